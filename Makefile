@@ -1,0 +1,61 @@
+# Through a Straw: build the book and run every test.
+#
+#   make book   set up .venv, execute every chapter, render the HTML into _build/html
+#   make test   set up .venv, then ruff, the unit tests, every notebook under strict nbval,
+#               and the book built with warnings as errors (rendering the outputs nbval checked)
+#   make lab    open JupyterLab on the chapters
+#
+# The first target that needs it creates .venv from requirements.txt (pinned) and installs the
+# package `straw` from src/ in editable mode; later runs reuse it until requirements change.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: book test lab setup lint unit notebooks html clean
+
+book: setup
+	$(BIN)/jupyter-book build . --keep-going
+	@echo "The book is in _build/html/index.html"
+
+test: setup lint unit notebooks html
+
+lab: setup
+	$(BIN)/jupyter lab chapters
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), sys.version' 2>/dev/null || \
+	  { echo "error: the book needs Python 3.11 or newer as '$(PYTHON)'; install it, or run"; \
+	    echo "       make PYTHON=/path/to/python3.11 $(MAKECMDGOALS)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: setup
+	$(BIN)/pytest tests
+
+# Strict nbval: every stored output is compared; tests/nbval_sanitize.cfg masks what may vary.
+# --dist loadfile keeps a notebook's cells on one worker.
+notebooks: setup
+	$(BIN)/pytest -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -n $(JOBS) --dist loadfile chapters
+
+# The notebooks were executed by nbval just before: render their stored outputs, do not run
+# them again. The config differs from _config.yml in that one setting only.
+html: setup
+	@mkdir -p _build
+	sed 's/^  execute_notebooks: .*/  execute_notebooks: "off"/' _config.yml > _build/_config.render.yml
+	$(BIN)/jupyter-book build . --config _build/_config.render.yml -W -n --keep-going
+
+clean:
+	rm -rf _build
