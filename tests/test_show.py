@@ -1,0 +1,28 @@
+"""straw.show displays package source the same way in Jupyter, the HTML book and a terminal."""
+
+import inspect
+
+from straw import estimators, show
+
+
+def test_source_of_a_function_is_its_exact_text_with_its_place():
+    shown = show.source(estimators.reward_to_go)
+    lines, first = inspect.getsourcelines(estimators.reward_to_go)
+    assert shown.code == "".join(lines).rstrip("\n")
+    assert shown.where == f"straw/estimators.py, lines {first}-{first + len(lines) - 1}"
+    assert repr(shown).splitlines()[0] == f"# {shown.where}"
+
+
+def test_html_is_highlighted_inline_so_it_needs_no_stylesheet():
+    html = show.source(estimators.reward_to_go)._repr_html_()
+    assert 'style="' in html and "class=" not in html.replace('class="straw-source"', "").replace(
+        'class="highlight"', ""
+    )
+    assert "reward_to_go" in html and "straw/estimators.py" in html
+
+
+def test_source_of_a_class_and_of_a_module():
+    assert show.source(estimators.Policy).code.startswith("@dataclass(frozen=True)\nclass Policy")
+    module = show.source(show)
+    assert module.where.startswith("straw/show.py, lines 1-")
+    assert module.code.startswith('"""Show the source')
