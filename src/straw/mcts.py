@@ -1,0 +1,249 @@
+"""Monte Carlo Tree Search that knows no game.
+
+The search sees a game only through the `Game` protocol of `straw.games` (to_play, legal_actions,
+play, is_terminal, outcome, num_actions) and positions only through one function,
+
+    evaluate(states) -> (priors, values)
+
+which returns, for a batch of non-terminal states, a prior over all `num_actions` actions (rows;
+illegal actions are masked here) and a value in [-1, 1] for the player to move. A policy-value
+network is one such function; `rollout_evaluator` (uniform priors, the result of a random game as
+value) is another, and with it and the UCT rule this is plain UCT with random rollouts.
+
+One simulation walks from the root to a leaf by the selection rule, asks `evaluate` about the leaf
+(or reads the outcome of a finished game), adds the leaf's children with their priors, and backs
+the value up the path, flipping its sign at every ply. After many simulations the visit counts of
+the root's children are the search's improved policy.
+
+`run_batched` advances many trees at once, one leaf each per step, and evaluates all their leaves
+in one call to `evaluate`: this is what makes network-guided search affordable on a CPU.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Evaluate = Callable[[Sequence], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Node:
+    """A position in the tree. Its value is from the view of the player who chose the move into
+    it (the parent's player to move), so a parent simply picks the child with the best value.
+    This holds for two-player games and for single-player ones (token tasks) alike."""
+
+    prior: float
+    visit_count: int = 0
+    value_sum: float = 0.0
+    children: dict[int, Node] = field(default_factory=dict)
+    state: object = None
+
+    @property
+    def expanded(self) -> bool:
+        return bool(self.children)
+
+    def mean_value(self, unvisited: float = 0.0) -> float:
+        return self.value_sum / self.visit_count if self.visit_count else unvisited
+
+
+# ----------------------------------------------------------------------------------------------
+# Selection rules: score every child of `node`, pick the highest.
+
+
+@dataclass(frozen=True)
+class PUCT:
+    """AlphaZero's rule: Q(a) + c * P(a) * sqrt(N) / (1 + N(a)) (Silver et al. 2017, Methods)."""
+
+    c: float = 1.25
+    unvisited_value: float = 0.0  # Q of an unvisited child ("first-play urgency")
+
+    def scores(self, node: Node) -> tuple[list[int], np.ndarray]:
+        actions = list(node.children)
+        children = node.children.values()
+        q = np.array([child.mean_value(self.unvisited_value) for child in children])
+        p = np.array([child.prior for child in children])
+        n = np.array([child.visit_count for child in children])
+        return actions, q + self.c * p * math.sqrt(max(node.visit_count, 1)) / (1 + n)
+
+
+@dataclass(frozen=True)
+class UCT:
+    """UCB1 on trees (Kocsis and Szepesvari 2006): unvisited children first, then
+    Q(a) + c * sqrt(ln N / N(a)). Priors are ignored."""
+
+    c: float = 1.4
+
+    def scores(self, node: Node) -> tuple[list[int], np.ndarray]:
+        actions = list(node.children)
+        n = np.array([child.visit_count for child in node.children.values()], dtype=float)
+        if (n == 0).any():
+            return actions, np.where(n == 0, np.inf, -np.inf)
+        q = np.array([child.mean_value() for child in node.children.values()])
+        return actions, q + self.c * np.sqrt(math.log(node.visit_count) / n)
+
+
+# ----------------------------------------------------------------------------------------------
+# The tree.
+
+
+@dataclass
+class SearchConfig:
+    rule: PUCT | UCT = field(default_factory=PUCT)
+    dirichlet_alpha: float | None = None  # root noise; None for none (evaluation play)
+    dirichlet_fraction: float = 0.25  # AlphaZero: 25% noise, alpha ~ 10 / legal moves
+    seed: int = 0
+
+
+class Tree:
+    """A search tree rooted at one game state; reusable after a move with `advance`."""
+
+    def __init__(self, state, config: SearchConfig | None = None):
+        self.config = config or SearchConfig()
+        self.rng = np.random.default_rng(self.config.seed)
+        self.root = Node(prior=1.0, state=state)
+        self._noised = False
+
+    # One simulation is split in two so that many trees can share one evaluate call.
+
+    def select_leaf(self) -> list[Node]:
+        """Walk from the root by the selection rule to a node that is not expanded."""
+        path = [self.root]
+        node = self.root
+        while node.expanded:
+            actions, scores = self.config.rule.scores(node)
+            best = actions[int(np.argmax(scores))]
+            child = node.children[best]
+            if child.state is None:
+                child.state = node.state.play(best)
+            path.append(child)
+            node = child
+        return path
+
+    def expand_and_backup(self, path: list[Node], prior: np.ndarray | None, value: float):
+        """Give the leaf its children and back `value` up; `value` is for the player to move at
+        the leaf (for a finished game, its outcome from that player's view)."""
+        leaf = path[-1]
+        if prior is not None and not leaf.state.is_terminal():
+            legal = leaf.state.legal_actions()
+            p = np.asarray(prior, dtype=float)[legal]
+            p = p / p.sum() if p.sum() > 0 else np.full(len(legal), 1 / len(legal))
+            leaf.children = {a: Node(prior=float(pa)) for a, pa in zip(legal, p, strict=True)}
+            if leaf is self.root:
+                self._add_root_noise()
+        # `value` is for the leaf's player to move; each node keeps it from its mover's view.
+        leaf_player = leaf.state.to_play
+        self.root.visit_count += 1
+        for parent, node in itertools.pairwise(path):
+            node.visit_count += 1
+            node.value_sum += value if parent.state.to_play == leaf_player else -value
+
+    def _add_root_noise(self):
+        alpha = self.config.dirichlet_alpha
+        if alpha is None or self._noised or not self.root.children:
+            return
+        noise = self.rng.dirichlet([alpha] * len(self.root.children))
+        frac = self.config.dirichlet_fraction
+        for child, eta in zip(self.root.children.values(), noise, strict=True):
+            child.prior = (1 - frac) * child.prior + frac * float(eta)
+        self._noised = True
+
+    # What the search says.
+
+    def visit_counts(self) -> np.ndarray:
+        counts = np.zeros(self.root.state.num_actions)
+        for action, child in self.root.children.items():
+            counts[action] = child.visit_count
+        return counts
+
+    def improved_policy(self, temperature: float = 1.0) -> np.ndarray:
+        """pi(a) proportional to N(a)^(1/temperature); temperature 0 puts all mass on the most
+        visited action (ties broken by the lowest action)."""
+        counts = self.visit_counts()
+        if counts.sum() == 0:
+            raise ValueError("no simulations have been run from this root")
+        if temperature == 0:
+            policy = np.zeros_like(counts)
+            policy[int(np.argmax(counts))] = 1.0
+            return policy
+        weights = counts ** (1.0 / temperature)
+        return weights / weights.sum()
+
+    def root_value(self) -> float:
+        """Mean backed-up value of the root's children, for the player to move at the root."""
+        children = self.root.children.values()
+        visits = sum(child.visit_count for child in children)
+        return sum(child.value_sum for child in children) / visits if visits else 0.0
+
+    def advance(self, action: int):
+        """Make the child reached by `action` the new root, keeping its subtree."""
+        child = self.root.children.get(action)
+        if child is None:
+            child = Node(prior=1.0)
+        if child.state is None:
+            child.state = self.root.state.play(action)
+        self.root = child
+        self._noised = False
+        self._add_root_noise()
+
+
+def run(tree: Tree, evaluate: Evaluate, simulations: int) -> Tree:
+    """Run `simulations` simulations on one tree, one leaf per evaluate call."""
+    return run_batched([tree], evaluate, simulations)[0]
+
+
+def run_batched(trees: Sequence[Tree], evaluate: Evaluate, simulations: int) -> Sequence[Tree]:
+    """Advance every tree by `simulations` simulations; each step evaluates the leaves of all
+    trees in a single call."""
+    for _ in range(simulations):
+        paths = [tree.select_leaf() for tree in trees]
+        pending = [i for i, path in enumerate(paths) if not path[-1].state.is_terminal()]
+        if pending:
+            priors, values = evaluate([paths[i][-1].state for i in pending])
+        for i, path in enumerate(paths):
+            state = path[-1].state
+            if state.is_terminal():
+                trees[i].expand_and_backup(path, None, state.outcome() * state.to_play)
+        for k, i in enumerate(pending):
+            trees[i].expand_and_backup(paths[i], priors[k], float(values[k]))
+    return trees
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluators that need no network.
+
+
+def uniform_evaluator(states):
+    """Uniform priors and value 0: search guided by nothing but the game's rules."""
+    n = states[0].num_actions
+    return np.full((len(states), n), 1.0 / n), np.zeros(len(states))
+
+
+def rollout_evaluator(seed: int = 0, rollouts: int = 1, policy=None) -> Evaluate:
+    """Uniform priors; value = mean result of `rollouts` random games from the state, for the
+    player to move there. `policy(state, rng) -> action` replaces the uniform random move (Go uses
+    one that never fills its own eyes)."""
+    rng = np.random.default_rng(seed)
+
+    def play_randomly(state):
+        while not state.is_terminal():
+            if policy is not None:
+                action = policy(state, rng)
+            else:
+                legal = state.legal_actions()
+                action = legal[int(rng.integers(len(legal)))]
+            state = state.play(action)
+        return state.outcome()
+
+    def evaluate(states):
+        n = states[0].num_actions
+        values = np.array(
+            [np.mean([play_randomly(s) for _ in range(rollouts)]) * s.to_play for s in states]
+        )
+        return np.full((len(states), n), 1.0 / n), values
+
+    return evaluate

@@ -1,0 +1,144 @@
+"""MCTS on games small enough to know the answer: Nim, and a one-player game."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from straw import mcts
+
+
+@dataclass(frozen=True)
+class Nim:
+    """Take 1, 2 or 3 stones (actions 0, 1, 2); whoever takes the last stone wins.
+    The player to move loses exactly when stones % 4 == 0."""
+
+    stones: int
+    to_play: int = 1
+    num_actions: int = 3
+
+    def legal_actions(self):
+        return [a for a in range(3) if a + 1 <= self.stones]
+
+    def play(self, action):
+        return Nim(self.stones - (action + 1), -self.to_play)
+
+    def is_terminal(self):
+        return self.stones == 0
+
+    def outcome(self):
+        return -self.to_play  # the player who just took the last stone won
+
+
+@dataclass(frozen=True)
+class Corridor:
+    """One player walks `length` steps choosing left (0) or right (1); only all-right pays 1."""
+
+    length: int
+    path: tuple = ()
+    to_play: int = 1
+    num_actions: int = 2
+
+    def legal_actions(self):
+        return [0, 1]
+
+    def play(self, action):
+        return Corridor(self.length, self.path + (action,))
+
+    def is_terminal(self):
+        return len(self.path) == self.length
+
+    def outcome(self):
+        return 1.0 if all(self.path) else 0.0
+
+
+@pytest.mark.parametrize("stones", [5, 6, 7, 9, 10, 11])
+def test_uct_with_rollouts_finds_the_winning_nim_move(stones):
+    tree = mcts.run(
+        mcts.Tree(Nim(stones), mcts.SearchConfig(rule=mcts.UCT())),
+        mcts.rollout_evaluator(seed=0),
+        1000,
+    )
+    winning = stones % 4 - 1  # take stones % 4 to leave a multiple of 4
+    assert int(np.argmax(tree.visit_counts())) == winning
+    assert tree.root_value() > 0.3
+
+
+@pytest.mark.parametrize("stones", [4, 8])
+def test_lost_nim_positions_have_negative_value(stones):
+    tree = mcts.run(
+        mcts.Tree(Nim(stones), mcts.SearchConfig(rule=mcts.UCT())),
+        mcts.rollout_evaluator(seed=1),
+        600,
+    )
+    assert tree.root_value() < 0
+
+
+def test_puct_with_uniform_priors_solves_nim_from_terminal_values_alone():
+    tree = mcts.run(mcts.Tree(Nim(7)), mcts.uniform_evaluator, 300)
+    assert int(np.argmax(tree.visit_counts())) == 2
+
+
+def test_single_player_game_values_are_not_flipped():
+    tree = mcts.run(
+        mcts.Tree(Corridor(4), mcts.SearchConfig(rule=mcts.UCT(c=0.5))),
+        mcts.rollout_evaluator(seed=0),
+        200,
+    )
+    assert int(np.argmax(tree.visit_counts())) == 1
+    assert tree.root_value() > 0.5
+
+
+def test_visit_counts_add_up_and_the_improved_policy_follows_temperature():
+    tree = mcts.run(mcts.Tree(Nim(9)), mcts.uniform_evaluator, 64)
+    counts = tree.visit_counts()
+    assert counts.sum() == 63  # the first simulation only expands the root
+    greedy = tree.improved_policy(0)
+    assert greedy.sum() == 1 and greedy[np.argmax(counts)] == 1
+    np.testing.assert_allclose(tree.improved_policy(1.0), counts / counts.sum())
+    sharp = tree.improved_policy(0.5)
+    np.testing.assert_allclose(sharp, counts**2 / (counts**2).sum())
+
+
+def test_tree_reuse_keeps_the_subtree():
+    tree = mcts.run(mcts.Tree(Nim(9)), mcts.uniform_evaluator, 200)
+    action = int(np.argmax(tree.visit_counts()))
+    kept = tree.root.children[action].visit_count
+    tree.advance(action)
+    assert tree.root.state == Nim(9).play(action)
+    assert tree.root.visit_count == kept
+    assert tree.visit_counts().sum() == kept - 1
+
+
+def test_dirichlet_noise_changes_root_priors_only_and_is_seeded():
+    def priors(seed):
+        config = mcts.SearchConfig(dirichlet_alpha=0.3, seed=seed)
+        tree = mcts.run(mcts.Tree(Nim(9), config), mcts.uniform_evaluator, 2)
+        return [child.prior for child in tree.root.children.values()], tree
+
+    first, tree = priors(0)
+    again, _ = priors(0)
+    other, _ = priors(1)
+    assert first == again and first != other
+    assert abs(sum(first) - 1) < 1e-12 and max(first) != min(first)
+    grandchildren = next(c for c in tree.root.children.values() if c.children).children
+    assert {child.prior for child in grandchildren.values()} == {1 / 3}
+
+
+def test_batched_search_equals_one_tree_at_a_time():
+    calls = []
+
+    def counting(states):
+        calls.append(len(states))
+        return mcts.uniform_evaluator(states)
+
+    batched = mcts.run_batched([mcts.Tree(Nim(n)) for n in (9, 10, 11)], counting, 50)
+    assert max(calls) == 3 and len(calls) == 50
+    for n, tree in zip((9, 10, 11), batched, strict=True):
+        alone = mcts.run(mcts.Tree(Nim(n)), mcts.uniform_evaluator, 50)
+        np.testing.assert_array_equal(tree.visit_counts(), alone.visit_counts())
+
+
+def test_improved_policy_before_any_search_is_an_error():
+    with pytest.raises(ValueError, match="no simulations"):
+        mcts.Tree(Nim(5)).improved_policy()
