@@ -31,8 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-# Enumeration holds a few (V^T, T, V) float arrays; 2^20 sequences keep that under ~1 GB.
+# Enumeration holds arrays of V^T x T x max(T, V) numbers: the scores (N, T, V) and the inner
+# products of scores (N, T, T). These limits keep each array under 0.5 GB.
 MAX_SEQUENCES = 2**20
+MAX_ENTRIES = 2**26
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def prefix_tree(vocab: int, length: int, logits=None, seed: int | None = None, s
     rows 1..V, and so on. Give `logits` of shape (sum_{t<T} V^t, V), or a `seed` to draw them
     from N(0, scale^2), or neither for the uniform policy.
     """
+    check_enumerable(vocab, length)  # the table below has about V^T rows
     rows = sum(vocab**t for t in range(length))
     logits = _initial_logits(rows, vocab, logits, seed, scale)
     return Policy(logits, length, _PrefixContext(vocab), "prefix-tree softmax")
@@ -160,9 +163,8 @@ class Enumeration:
         return np.tensordot(self.prob, values, axes=1)
 
 
-def enumerate_sequences(policy: Policy) -> Enumeration:
-    """All V^T sequences of `policy` with their probabilities and token scores."""
-    vocab, length = policy.vocab, policy.length
+def check_enumerable(vocab: int, length: int):
+    """Raise a ValueError naming the limit if V^T sequences are too many to enumerate."""
     count = vocab**length  # a Python int: no overflow before the check
     if count > MAX_SEQUENCES:
         raise ValueError(
@@ -170,6 +172,20 @@ def enumerate_sequences(policy: Policy) -> Enumeration:
             f"MAX_SEQUENCES = {MAX_SEQUENCES} (2^20). Use fewer tokens or a smaller vocabulary, "
             "or estimate by Monte Carlo."
         )
+    entries = count * length * max(length, vocab)
+    if entries > MAX_ENTRIES:
+        raise ValueError(
+            f"V^T x T x max(T, V) = {entries} numbers per array is too many to enumerate; the "
+            f"limit is MAX_ENTRIES = {MAX_ENTRIES} (2^26, 0.5 GB of float64). Use fewer tokens "
+            "or a smaller vocabulary, or estimate by Monte Carlo."
+        )
+
+
+def enumerate_sequences(policy: Policy) -> Enumeration:
+    """All V^T sequences of `policy` with their probabilities and token scores."""
+    vocab, length = policy.vocab, policy.length
+    check_enumerable(vocab, length)
+    count = vocab**length
     # Row n spells n in base V, first token most significant.
     sequences = np.stack(np.unravel_index(np.arange(count), (vocab,) * length), axis=1)
     rows = policy.rows(sequences)
@@ -189,7 +205,7 @@ def term_covariances(enum: Enumeration, weights: np.ndarray) -> np.ndarray:
     use the same logits row (`Enumeration.dots`). The trace of the covariance of
     g = sum_t c_t S_t is C.sum().
     """
-    second_moment = enum.expect(weights[:, :, None] * weights[:, None, :] * enum.dots)
+    second_moment = np.einsum("ni,nij,nj->ij", enum.prob[:, None] * weights, enum.dots, weights)
     means = token_mean_gradients(enum, weights)  # (T, rows * V)
     return second_moment - means @ means.T
 
@@ -353,8 +369,10 @@ def _logits_from_probabilities(probs) -> np.ndarray:
     probs = np.asarray(probs, dtype=float)
     if probs.ndim != 2:
         raise ValueError(f"probs must have shape (T, V); got shape {probs.shape}")
-    if (probs < 0).any() or np.isnan(probs).any():
-        raise ValueError(f"probabilities must be nonnegative; got minimum {np.nanmin(probs)}")
+    if np.isnan(probs).any():
+        raise ValueError("probabilities must be numbers; got NaN")
+    if (probs < 0).any():
+        raise ValueError(f"probabilities must be nonnegative; got minimum {probs.min()}")
     sums = probs.sum(axis=1)
     if not np.allclose(sums, 1.0, rtol=0, atol=1e-9):
         worst = int(np.argmax(np.abs(sums - 1)))
