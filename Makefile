@@ -13,8 +13,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+export GNUGO
 
-.PHONY: book test lab setup lint unit notebooks html clean
+.PHONY: book test lab setup gnugo lint unit notebooks html clean
 
 book: setup
 	$(BIN)/jupyter-book build . --keep-going
@@ -25,7 +26,25 @@ test: setup lint unit notebooks html
 lab: setup
 	$(BIN)/jupyter lab chapters
 
-setup: $(STAMP)
+setup: $(STAMP) gnugo
+
+# GNU Go is the independent referee of Part II (rules cross-checks, matches). Found through
+# $GNUGO, then PATH, then Debian's /usr/games/gnugo; installed with apt-get where we may.
+gnugo:
+	@if [ -n "$$GNUGO" ] && [ -x "$$GNUGO" ]; then :; \
+	elif command -v gnugo >/dev/null 2>&1 || [ -x /usr/games/gnugo ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing GNU Go: apt-get install gnugo"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnugo >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  echo "Installing GNU Go: sudo apt-get install gnugo"; \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnugo >/dev/null; \
+	else \
+	  echo "error: GNU Go 3.8 is needed (Part II checks the rules and plays matches against it)."; \
+	  echo "       Install it (Debian/Ubuntu: apt-get install gnugo; macOS: brew install gnu-go)"; \
+	  echo "       and put it on PATH, or run: make GNUGO=/path/to/gnugo $(MAKECMDGOALS)"; \
+	  exit 1; \
+	fi
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), sys.version' 2>/dev/null || \

@@ -2,7 +2,7 @@
 
 import inspect
 
-from straw import estimators, show
+from straw import estimators, go, show
 
 
 def test_source_of_a_function_is_its_exact_text_with_its_place():
@@ -25,4 +25,13 @@ def test_source_of_a_class_and_of_a_module():
     assert show.source(estimators.Policy).code.startswith("@dataclass(frozen=True)\nclass Policy")
     module = show.source(show)
     assert module.where.startswith("straw/show.py, lines 1-")
-    assert module.code.startswith('"""Show the source')
+    assert module.code.startswith('"""Show package source')
+
+
+def test_side_by_side_shows_each_diagram_with_its_caption():
+    empty, centre = go.Position(5), go.Position(5).play(go.parse_point("C3", 5))
+    row = show.side_by_side(("empty", empty), ("after C3 <centre>", centre))
+    html = row._repr_html_()
+    assert html.count("<svg") == 2 and html.count("<figcaption") == 2
+    assert "after C3 &lt;centre&gt;" in html
+    assert repr(row) == f"empty\n{empty}\n\nafter C3 <centre>\n{centre}"

@@ -1,15 +1,17 @@
-"""Show the source of a package function inside a chapter.
+"""Show package source and board diagrams inside a chapter.
 
 Chapters explain the code of `straw` by displaying it, never by re-implementing it. `source(obj)`
 returns a displayable object: highlighted HTML (inline styles, so it needs no stylesheet and looks
 the same in Jupyter and in the rendered book) and the plain source as its text form, which is what
-a terminal and nbval see.
+a terminal and nbval see. `side_by_side` lays out several diagrams (anything with an `svg()`
+method, such as a Go position) in a row with captions, the same way.
 """
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from pygments import highlight
@@ -48,3 +50,27 @@ def source(obj) -> Source:
         first = 1
     span = f"lines {first}-{first + len(lines) - 1}"
     return Source("".join(lines).rstrip("\n"), f"{where}, {span}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """Diagrams in a row, each with a caption; text form: each caption and its diagram's text."""
+
+    items: tuple[tuple[str, object], ...]
+
+    def __repr__(self) -> str:
+        return "\n\n".join(f"{caption}\n{item}" for caption, item in self.items)
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            '<figure style="display:inline-block;margin:0 1.2em 0.6em 0;text-align:center">'
+            f'{item.svg()}<figcaption style="font-size:0.85em">{escape(caption)}</figcaption>'
+            "</figure>"
+            for caption, item in self.items
+        )
+        return f'<div class="straw-row">{cells}</div>'
+
+
+def side_by_side(*items: tuple[str, object]) -> Row:
+    """Show `(caption, diagram)` pairs in a row; a diagram is anything with an `svg()` method."""
+    return Row(tuple(items))
