@@ -12,8 +12,9 @@ value) is another, and with it and the UCT rule this is plain UCT with random ro
 
 One simulation walks from the root to a leaf by the selection rule, asks `evaluate` about the leaf
 (or reads the outcome of a finished game), adds the leaf's children with their priors, and backs
-the value up the path, flipping its sign at every ply. After many simulations the visit counts of
-the root's children are the search's improved policy.
+the value up the path, each node keeping it from the view of the player who moved into it (so
+the sign flips at every ply of a two-player game, and never in a one-player game). After many
+simulations the visit counts of the root's children are the search's improved policy.
 
 `run_batched` advances many trees at once, one leaf each per step, and evaluates all their leaves
 in one call to `evaluate`: this is what makes network-guided search affordable on a CPU.

@@ -1,0 +1,101 @@
+"""The command line: `python -m straw gtp [--size N --komi K ...]` serves GTP on stdin/stdout.
+
+Each task is a subcommand (`gtp` now; `train`, `match`, `bench` to come): a function that takes
+the parsed arguments, registered in `main` with its own options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import random
+import sys
+
+from straw.go import Position
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m straw", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    gtp = commands.add_parser("gtp", help="play Go over GTP on stdin/stdout (Sabaki, GoGui)")
+    gtp.add_argument("--size", type=board_size, default=9, help="board size, 2 to 19 (9)")
+    gtp.add_argument("--komi", type=float, default=7.5, help="komi (7.5)")
+    gtp.add_argument("--simulations", type=int, default=400, help="searches per move (400)")
+    gtp.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    gtp.add_argument(
+        "--suicide-allowed",
+        action="store_true",
+        help="allow suicide of several stones, as Tromp-Taylor does (GNU Go and CGOS forbid it)",
+    )
+    gtp.set_defaults(run=run_gtp)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+def run_gtp(args: argparse.Namespace) -> int:
+    from straw.gtp import GTPEngine
+
+    engine = GTPEngine(
+        lambda: default_player(args),
+        size=args.size,
+        komi=args.komi,
+        suicide_allowed=args.suicide_allowed,
+    )
+    try:
+        engine.serve(sys.stdin.buffer, sys.stdout)  # bytes in, so no input can fail to decode
+    except BrokenPipeError:  # the controller has gone: leave quietly, as GTP engines do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 0
+
+
+def default_player(args: argparse.Namespace):
+    """The search player of `straw.arena` when it exists, else `RandomPlayer`."""
+    try:
+        from straw.arena import MCTSPlayer
+    except ImportError as error:
+        if error.name != "straw.arena":  # arena is there but cannot import: say so
+            raise
+        return RandomPlayer(seed=args.seed, suicide_allowed=args.suicide_allowed)
+    # straw.arena is written alongside this file: pass it the options its constructor takes.
+    options = {
+        "simulations": args.simulations,
+        "seed": args.seed,
+        "suicide_allowed": args.suicide_allowed,
+    }
+    accepted = inspect.signature(MCTSPlayer).parameters
+    return MCTSPlayer(**{name: value for name, value in options.items() if name in accepted})
+
+
+class RandomPlayer:
+    """A uniformly random legal move that does not fill its own eye; a pass when none is left."""
+
+    def __init__(self, seed: int = 0, suicide_allowed: bool = False):
+        self.rng = random.Random(seed)
+        self.suicide_allowed = suicide_allowed
+        self.position = Position(9, 7.5, suicide_allowed)
+
+    def new_game(self, size: int, komi: float) -> None:
+        self.position = Position(size, komi, self.suicide_allowed)
+
+    def play(self, action: int) -> None:
+        self.position = self.position.play(action)
+
+    def genmove(self) -> int:
+        position = self.position
+        moves = [a for a in position.legal_actions()[:-1] if not position.is_own_eye(a)]
+        return self.rng.choice(moves) if moves else position.pass_action
+
+
+def board_size(text: str) -> int:
+    size = int(text)
+    if not 2 <= size <= 19:
+        raise argparse.ArgumentTypeError(f"board sizes are 2 to 19, not {size}")
+    return size
+
+
+if __name__ == "__main__":
+    sys.exit(main())
