@@ -1,15 +1,10 @@
 """How fast `straw.go` plays random games: moves per second on 5x5, 9x9 and 19x19.
 
-A random game here is the usual rollout policy of Monte Carlo Go: each move is uniform over the
-legal plays that do not fill one of the mover's own single-point eyes (`Position.is_own_eye`),
+A random game here is the usual rollout policy of Monte Carlo Go, `straw.go.random_move`: each
+move is uniform over the legal plays that do not fill one of the mover's own single-point eyes,
 and a pass when there is none. The game ends after two passes, or at a cap of 3 x board area
 moves. Every move goes through the public, immutable `Position.play`, as a search would use it;
 rules are the defaults (Tromp-Taylor: positional superko, multi-stone suicide allowed).
-
-To draw a uniform legal move without listing every legal move, we draw points uniformly and
-reject the unacceptable ones (occupied, own eye, or illegal, which `play` reports by raising);
-after a few rejections we try every empty point in a shuffled order instead. Both stages pick
-uniformly among the acceptable moves.
 
     python benchmarks/go_speed.py [--seconds 3] [--seed 0]
 """
@@ -23,31 +18,7 @@ import random
 import sys
 import time
 
-from straw.go import EMPTY, IllegalMove, Position
-
-BLIND_DRAWS = 8  # uniform draws over all points before falling back to a shuffled scan
-
-
-def random_move(position: Position, rng: random.Random) -> Position:
-    """The position after a uniformly random legal move that fills no own eye (or a pass)."""
-    board = position.board
-    area = len(board)
-    for _ in range(BLIND_DRAWS):
-        point = int(rng.random() * area)
-        if board[point] == EMPTY and not position.is_own_eye(point):
-            try:
-                return position.play(point)
-            except IllegalMove:
-                pass
-    candidates = [point for point in range(area) if board[point] == EMPTY]
-    rng.shuffle(candidates)
-    for point in candidates:
-        if not position.is_own_eye(point):
-            try:
-                return position.play(point)
-            except IllegalMove:
-                pass
-    return position.play(position.pass_action)
+from straw.go import Position, random_move
 
 
 def random_game(size: int, rng: random.Random) -> int:
@@ -56,7 +27,7 @@ def random_game(size: int, rng: random.Random) -> int:
     cap = 3 * size * size
     moves = 0
     while not position.is_terminal() and moves < cap:
-        position = random_move(position, rng)
+        position = position.play(random_move(position, rng))
         moves += 1
     return moves
 

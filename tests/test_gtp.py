@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from straw.go import BLACK, WHITE, Position, format_point, parse_point
+from straw.go import WHITE, Position, format_point, parse_point
 from straw.gtp import (
     GnuGoPlayer,
     GTPClient,
@@ -451,19 +451,14 @@ def test_a_match_against_gnugo_saved_as_sgf(tmp_path):
         assert record.position.tromp_taylor_score() == sgfmill_area_score(moves, 5)
 
 
-def test_the_default_player_never_fills_its_own_eye():
-    from straw.__main__ import RandomPlayer, default_player, main
+def test_the_default_player_is_the_search_player():
+    from straw.__main__ import default_player
+    from straw.arena import MCTSPlayer
 
-    assert callable(main)
     player = default_player(argparse.Namespace(seed=0, suicide_allowed=False, simulations=8))
+    assert isinstance(player, MCTSPlayer) and player.simulations == 8
     player.new_game(5, 7.5)
-    player.play(player.genmove())  # whichever player it is, it plays the protocol
-    random_player = RandomPlayer(seed=0)
-    # Black's only empty points are its two eyes, B3 and C2: it passes rather than fill one.
-    random_player.position = Position.from_diagram(
-        "XXXX\nX.XX\nXX.X\nXXXX", to_play=BLACK, suicide_allowed=False
-    )
-    assert random_player.genmove() == random_player.position.pass_action
+    player.play(player.genmove())
 
 
 def test_find_gnugo_says_how_to_install_it(monkeypatch):

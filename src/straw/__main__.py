@@ -7,12 +7,8 @@ the parsed arguments, registered in `main` with its own options.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
-import random
 import sys
-
-from straw.go import Position
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,41 +49,10 @@ def run_gtp(args: argparse.Namespace) -> int:
 
 
 def default_player(args: argparse.Namespace):
-    """The search player of `straw.arena` when it exists, else `RandomPlayer`."""
-    try:
-        from straw.arena import MCTSPlayer
-    except ImportError as error:
-        if error.name != "straw.arena":  # arena is there but cannot import: say so
-            raise
-        return RandomPlayer(seed=args.seed, suicide_allowed=args.suicide_allowed)
-    # straw.arena is written alongside this file: pass it the options its constructor takes.
-    options = {
-        "simulations": args.simulations,
-        "seed": args.seed,
-        "suicide_allowed": args.suicide_allowed,
-    }
-    accepted = inspect.signature(MCTSPlayer).parameters
-    return MCTSPlayer(**{name: value for name, value in options.items() if name in accepted})
+    """The pure Monte Carlo tree search player of `straw.arena`."""
+    from straw.arena import MCTSPlayer
 
-
-class RandomPlayer:
-    """A uniformly random legal move that does not fill its own eye; a pass when none is left."""
-
-    def __init__(self, seed: int = 0, suicide_allowed: bool = False):
-        self.rng = random.Random(seed)
-        self.suicide_allowed = suicide_allowed
-        self.position = Position(9, 7.5, suicide_allowed)
-
-    def new_game(self, size: int, komi: float) -> None:
-        self.position = Position(size, komi, self.suicide_allowed)
-
-    def play(self, action: int) -> None:
-        self.position = self.position.play(action)
-
-    def genmove(self) -> int:
-        position = self.position
-        moves = [a for a in position.legal_actions()[:-1] if not position.is_own_eye(a)]
-        return self.rng.choice(moves) if moves else position.pass_action
+    return MCTSPlayer(args.simulations, seed=args.seed, suicide_allowed=args.suicide_allowed)
 
 
 def board_size(text: str) -> int:

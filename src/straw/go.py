@@ -534,6 +534,34 @@ class Position:
         return self.svg()
 
 
+# --- The rollout policy of Monte Carlo Go -------------------------------------------------------
+
+BLIND_DRAWS = 8  # uniform draws over all points before falling back to a shuffled scan
+
+
+def random_move(position: Position, rng) -> int:
+    """A uniformly random legal play that does not fill one of the mover's own single-point eyes
+    (`Position.is_own_eye`), or the pass when there is none: the usual rollout policy.
+
+    To avoid listing every legal move, points are drawn uniformly and the unacceptable ones
+    (occupied, own eye, illegal) rejected; after a few rejections every empty point is tried in a
+    shuffled order instead. Both stages pick uniformly among the acceptable plays. `rng` is a
+    `random.Random` or a numpy `Generator` (anything with `random()` and `shuffle(list)`).
+    """
+    board = position.board
+    area = len(board)
+    for _ in range(BLIND_DRAWS):
+        point = int(rng.random() * area)
+        if board[point] == EMPTY and not position.is_own_eye(point) and position.is_legal(point):
+            return point
+    candidates = [point for point in range(area) if board[point] == EMPTY]
+    rng.shuffle(candidates)
+    for point in candidates:
+        if not position.is_own_eye(point) and position.is_legal(point):
+            return point
+    return position.pass_action
+
+
 # --- Coordinates ----------------------------------------------------------------------------
 
 

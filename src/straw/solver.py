@@ -66,9 +66,7 @@ def solve(state, value: Value | None = None) -> Solution:
     mover_value = search.exact(state)
     # An action is optimal if its value is at least the state's: one null-window test each.
     best = [
-        action
-        for action in state.legal_actions()
-        if search.at_least(state, action, mover_value)
+        action for action in state.legal_actions() if search.at_least(state, action, mover_value)
     ]
     seconds = time.perf_counter() - start
     return Solution(state.to_play * mover_value, best, search.nodes, seconds)
@@ -88,8 +86,10 @@ def optimal_actions_table(root, value: Value | None = None) -> dict[Hashable, fr
     every state. Go's depend on history too (superko), so a state does not define them.
     """
     if isinstance(root, Position):
-        raise ValueError("Go positions with equal boards may differ in history; tabulate games "
-                         "whose legal moves depend on the state alone")
+        raise ValueError(
+            "Go positions with equal boards may differ in history; tabulate games "
+            "whose legal moves depend on the state alone"
+        )
     search = _Search(root, value)
     table = {}
     for state in reachable_states(root):
@@ -242,9 +242,7 @@ class _Search:
         best, best_action = -math.inf, None
         for action, child in children:
             child_bit = self.bit(child) if self.is_go else 0
-            v, child_relied, child_in = self.negamax(
-                child, -b, -max(a, best), history | child_bit
-            )
+            v, child_relied, child_in = self.negamax(child, -b, -max(a, best), history | child_bit)
             v = -v
             relied_on |= child_relied | child_bit
             in_history |= child_in
@@ -273,11 +271,14 @@ class _Search:
 
 def _promise(position: Position, action: int, child: Position):
     """How good a move looks before searching it, to search the best-looking first: the mover's
-    area after it; then the pass, to end settled games; own eyes last; then central points."""
+    area after it; then the pass, to end settled games; own eyes last; then plays whose group
+    keeps more liberties (a suicide, which leaves no stone, comes last of all)."""
     area = position.to_play * child.tromp_taylor_score()
     if action == position.pass_action:
         return area, 1, 1, 0
-    return area, 0, not position.is_own_eye(action), len(child.group_at(action).liberties) if child.board[action] else -1
+    group = child.group_at(action)
+    liberties = len(group.liberties) if group is not None else -1
+    return area, 0, not position.is_own_eye(action), liberties
 
 
 def _superko_refused_boards(position: Position, legal: list[int]) -> list[tuple[int, ...]]:

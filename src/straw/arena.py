@@ -1,0 +1,237 @@
+"""Go players and the matches between them: who wins, how often, and what that says in Elo.
+
+A *player* is anything with three methods (`straw.gtp.Player`): `new_game(size, komi)`,
+`play(action)` for every move of the game, its own and its opponent's, and `genmove()`, which
+returns the move it chooses without playing it. The GTP engine serves any such player, and GNU Go
+over GTP is one (`straw.gtp.GnuGoPlayer`). Here are the players that need no network:
+
+- `RandomPlayer`: the rollout policy of Monte Carlo Go (`straw.go.random_move`).
+- `MCTSPlayer`: `straw.mcts` with any evaluator; by default random rollouts with that policy and
+  the UCT rule, a pure Monte Carlo player. Given a network's `evaluate` and `PUCT`, it is the
+  AlphaZero player. The tree is kept between moves.
+
+`play_game` plays one game to the end (two passes, or a move cap) and scores it by Tromp-Taylor
+into a `straw.sgf.GameRecord`;
+`match` plays a series with alternating colours and reports the score with a 95% Wilson interval
+and the Elo difference that score implies, with its interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from straw import mcts
+from straw.go import Position, random_move
+from straw.gtp import Player
+from straw.sgf import GameRecord
+
+Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal
+
+
+class RandomPlayer:
+    """A uniformly random legal play that does not fill its own eye; a pass when none is left."""
+
+    def __init__(self, seed: int = 0, suicide_allowed: bool = False):
+        self.rng = np.random.default_rng(seed)
+        self.suicide_allowed = suicide_allowed
+        self.position = Position(9, 7.5, suicide_allowed)
+
+    def new_game(self, size: int, komi: float) -> None:
+        self.position = Position(size, komi, self.suicide_allowed)
+
+    def play(self, action: int) -> None:
+        self.position = self.position.play(action)
+
+    def genmove(self) -> int:
+        return random_move(self.position, self.rng)
+
+
+class MCTSPlayer:
+    """Search `simulations` times from the current position and play the most visited move.
+
+    `evaluate` defaults to one eye-avoiding random rollout per leaf, and `config` to the UCT rule
+    without root noise: a pure Monte Carlo tree search player. The subtree under the moves played
+    is kept for the next search (`reuse_tree`), so its visits count towards the next move.
+    """
+
+    def __init__(
+        self,
+        simulations: int = 400,
+        evaluate: mcts.Evaluate | None = None,
+        seed: int = 0,
+        config: mcts.SearchConfig | None = None,
+        suicide_allowed: bool = False,
+        reuse_tree: bool = True,
+    ):
+        if simulations < 1:
+            raise ValueError(f"a search needs at least one simulation, not {simulations}")
+        self.simulations = simulations
+        self.evaluate = evaluate or mcts.rollout_evaluator(seed=seed, policy=random_move)
+        self.config = config or mcts.SearchConfig(rule=mcts.UCT(), seed=seed)
+        self.suicide_allowed = suicide_allowed
+        self.reuse_tree = reuse_tree
+        self.position = Position(9, 7.5, suicide_allowed)
+        self.tree: mcts.Tree | None = None
+
+    def new_game(self, size: int, komi: float) -> None:
+        self.position = Position(size, komi, self.suicide_allowed)
+        self.tree = None
+
+    def play(self, action: int) -> None:
+        self.position = self.position.play(action)
+        if self.tree is not None and self.reuse_tree:
+            self.tree.advance(action)
+        else:
+            self.tree = None
+
+    def genmove(self) -> int:
+        if self.position.is_terminal():
+            raise ValueError("the game is over: there is no move to generate")
+        if self.tree is None:
+            self.tree = mcts.Tree(self.position, self.config)
+        mcts.run(self.tree, self.evaluate, self.simulations)
+        return int(np.argmax(self.tree.visit_counts()))
+
+
+# ----------------------------------------------------------------------------------------------
+# One game.
+
+
+def play_game(
+    black: Player,
+    white: Player,
+    size: int,
+    komi: float,
+    suicide_allowed: bool = False,
+    max_moves: int | None = None,
+    names: tuple[str, str] = ("Black", "White"),
+) -> GameRecord:
+    """Play one game between two players to two passes in a row, or to `max_moves` moves
+    (default: 3 x the board's area), and score it by Tromp-Taylor. The record keeps the final
+    position (`record.position`; it is not terminal if the cap ended the game) and saves as SGF
+    with `straw.sgf.write_sgf`. An illegal move from a player raises `IllegalMove` naming it."""
+    cap = 3 * size * size if max_moves is None else max_moves
+    position = Position(size, komi, suicide_allowed)
+    black.new_game(size, komi)
+    white.new_game(size, komi)
+    moves: list[int] = []
+    while not position.is_terminal() and len(moves) < cap:
+        mover = black if position.to_play == 1 else white
+        action = mover.genmove()
+        try:
+            position = position.play(action)
+        except ValueError as error:
+            name = names[0] if mover is black else names[1]
+            raise type(error)(f"{name} played an illegal move: {error}") from error
+        black.play(action)
+        white.play(action)
+        moves.append(action)
+    black_name, white_name = names
+    return GameRecord(
+        size, komi, tuple(moves), position.result(), black_name, white_name, position=position
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# A match, and what its score says.
+
+
+def wilson_interval(successes: float, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval for a proportion (a draw counts as half a success)."""
+    if trials <= 0:
+        raise ValueError("an interval needs at least one game")
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials**2)) / (1 + z * z / trials)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends: no rounding error
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
+
+
+def elo(score: float) -> float:
+    """The Elo difference at which the stronger side expects this score: 400 log10(s / (1 - s)).
+    A score of 0 or 1 gives minus or plus infinity (no finite difference explains it)."""
+    if not 0 <= score <= 1:
+        raise ValueError(f"a score is between 0 and 1, not {score}")
+    if score in (0, 1):
+        return math.copysign(math.inf, score - 0.5)
+    return 400 * math.log10(score / (1 - score))
+
+
+@dataclass
+class MatchResult:
+    """A match from the first player's view."""
+
+    wins: int = 0
+    losses: int = 0
+    draws: int = 0
+    records: list[GameRecord] = field(default_factory=list)
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.losses + self.draws
+
+    @property
+    def score(self) -> float:
+        return (self.wins + 0.5 * self.draws) / self.games
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.wins + 0.5 * self.draws, self.games)
+
+    @property
+    def elo(self) -> float:
+        return elo(self.score)
+
+    @property
+    def elo_interval(self) -> tuple[float, float]:
+        low, high = self.interval
+        return elo(low), elo(high)
+
+    def __str__(self) -> str:
+        low, high = self.interval
+        elo_low, elo_high = self.elo_interval
+        return (
+            f"{self.wins}-{self.losses}-{self.draws} in {self.games} games: "
+            f"score {self.score:.3f} (95% {low:.3f} to {high:.3f}), "
+            f"Elo {self.elo:+.0f} ({elo_low:+.0f} to {elo_high:+.0f})"
+        )
+
+
+def match(
+    first: Player,
+    second: Player,
+    games: int,
+    size: int,
+    komi: float,
+    suicide_allowed: bool = False,
+    max_moves: int | None = None,
+    names: tuple[str, str] = ("first", "second"),
+    on_game: Callable[[GameRecord], None] | None = None,
+) -> MatchResult:
+    """Play `games` games, `first` taking Black in the even-numbered ones (0, 2, ...) and White
+    in the others; the result counts from `first`'s view."""
+    if games < 1:
+        raise ValueError(f"a match needs at least one game, not {games}")
+    result = MatchResult()
+    for game in range(games):
+        first_is_black = game % 2 == 0
+        black, white = (first, second) if first_is_black else (second, first)
+        pair = names if first_is_black else names[::-1]
+        record = play_game(black, white, size, komi, suicide_allowed, max_moves, pair)
+        black_margin = record.position.score()
+        won = black_margin if first_is_black else -black_margin
+        if won > 0:
+            result.wins += 1
+        elif won < 0:
+            result.losses += 1
+        else:
+            result.draws += 1
+        result.records.append(record)
+        if on_game is not None:
+            on_game(record)
+    return result

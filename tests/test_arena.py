@@ -1,0 +1,127 @@
+"""Players, games and matches: the rules are enforced, colours alternate, the statistics are
+right, and the pure Monte Carlo player beats a random one."""
+
+import math
+
+import pytest
+
+from straw.arena import (
+    MatchResult,
+    MCTSPlayer,
+    RandomPlayer,
+    elo,
+    match,
+    play_game,
+    wilson_interval,
+)
+from straw.games import IllegalMove
+from straw.go import BLACK, Position, parse_point
+from straw.sgf import read_sgf, sgfmill_area_score, write_sgf
+
+
+class Scripted:
+    """Plays the given points in order, skipping any that is taken, then passes; with
+    `blunder`, plays its points whether they are taken or not."""
+
+    def __init__(self, points: list[str], blunder: bool = False):
+        self.points, self.blunder = points, blunder
+
+    def new_game(self, size: int, komi: float) -> None:
+        self.position, self.queue = Position(size, komi), list(self.points)
+
+    def play(self, action: int) -> None:
+        self.position = self.position.play(action)
+
+    def genmove(self) -> int:
+        size = self.position.size
+        while self.queue:
+            point = parse_point(self.queue.pop(0), size)
+            if self.blunder or self.position.board[point] == 0:
+                return point
+        return size * size
+
+
+def test_a_game_ends_after_two_passes_and_is_scored_by_tromp_taylor():
+    record = play_game(Scripted(["C3"]), Scripted([]), size=5, komi=0.5, names=("b", "w"))
+    assert record.moves == (parse_point("C3", 5), 25, 25)
+    assert record.position.is_terminal() and record.result == "B+24.5"
+    assert (record.black, record.white) == ("b", "w")
+    again = read_sgf(write_sgf(record.moves, 5, 0.5, record.result), suicide_allowed=False)
+    assert again.position == record.position
+
+
+def test_the_move_cap_stops_a_game_unfinished():
+    record = play_game(RandomPlayer(seed=1), RandomPlayer(seed=2), size=5, komi=0, max_moves=4)
+    assert len(record.moves) == 4 and not record.position.is_terminal()
+
+
+def test_an_illegal_move_names_the_player_who_made_it():
+    with pytest.raises(IllegalMove, match="White played an illegal move: C3 is occupied"):
+        play_game(Scripted(["C3"]), Scripted(["C3"], blunder=True), size=5, komi=0)
+
+
+def test_random_games_are_scored_as_sgfmill_scores_them():
+    for seed in range(10):
+        record = play_game(RandomPlayer(seed), RandomPlayer(seed + 100), size=5, komi=0)
+        assert record.position.is_terminal()
+        assert record.position.tromp_taylor_score() == sgfmill_area_score(record.moves, 5)
+
+
+def test_the_random_player_never_fills_its_own_eye():
+    player = RandomPlayer(seed=0)
+    # Black's only empty points are its two eyes, B3 and C2: it passes rather than fill one.
+    player.position = Position.from_diagram(
+        "XXXX\nX.XX\nXX.X\nXXXX", to_play=BLACK, suicide_allowed=False
+    )
+    assert player.genmove() == player.position.pass_action
+
+
+def test_colours_alternate_and_results_count_from_the_first_players_view():
+    # Whoever is Black plays C3 and wins by area; so each side wins its Black games.
+    result = match(Scripted(["C3"]), Scripted(["C3"]), games=5, size=5, komi=0.5, names=("a", "b"))
+    assert [r.black for r in result.records] == ["a", "b", "a", "b", "a"]
+    assert (result.wins, result.losses, result.draws) == (3, 2, 0)
+    assert result.score == 0.6
+
+
+def test_wilson_interval_matches_known_values():
+    # Wilson (1927) interval, z = 1.96: 8 of 10 -> (0.490, 0.943); 0 of 10 -> (0, 0.278).
+    low, high = wilson_interval(8, 10)
+    assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
+    assert wilson_interval(0, 10)[0] == 0.0 and round(wilson_interval(0, 10)[1], 3) == 0.278
+    assert wilson_interval(10, 10)[1] == 1.0
+    with pytest.raises(ValueError, match="at least one game"):
+        wilson_interval(0, 0)
+
+
+def test_elo_of_a_score():
+    assert elo(0.5) == 0
+    assert elo(0.75) == pytest.approx(400 * math.log10(3))
+    assert elo(1.0) == math.inf and elo(0.0) == -math.inf
+    assert elo(0.25) == pytest.approx(-elo(0.75))
+    result = MatchResult(wins=7, losses=2, draws=1)
+    low, high = result.elo_interval
+    assert low < result.elo < high
+    assert "7-2-1 in 10 games: score 0.750" in str(result)
+
+
+def test_the_search_player_reuses_its_tree():
+    player = MCTSPlayer(simulations=50, seed=0)
+    player.new_game(5, 0)
+    action = player.genmove()
+    player.play(action)
+    kept = player.tree.root.visit_count
+    assert kept > 0  # the subtree under the move played survives
+    reply = player.genmove()
+    player.play(reply)
+    assert player.position.board[action] == BLACK and player.position.board[reply] == -BLACK
+
+
+def test_the_search_player_refuses_nonsense():
+    with pytest.raises(ValueError, match="at least one simulation"):
+        MCTSPlayer(simulations=0)
+
+
+def test_pure_monte_carlo_beats_random_on_5x5():
+    result = match(MCTSPlayer(100, seed=0), RandomPlayer(seed=1), games=4, size=5, komi=0)
+    assert result.wins == 4, result
