@@ -1,0 +1,237 @@
+"""The policy-value network: a residual tower with two heads (Silver et al. 2017, Methods).
+
+    planes = encode(positions)          # (batch, PLANES, size, size) float32
+    logits, values = net(planes)        # (batch, size*size + 1), (batch,) in [-1, 1]
+    evaluate = evaluator(net)           # evaluate(positions) -> (priors, values), for the search
+
+The network sees the board from the view of the player to move: plane 0 holds her stones, plane 1
+her opponent's, plane 2 is all ones when Black is to move (komi makes the colours unequal), and
+plane 3 is all ones when the opponent has just passed (so one more pass ends the game). Zero
+padding lets the convolutions find the edge. Its policy head gives a logit for every point and
+the pass; its value head the expected outcome for the player to move.
+
+A Go board has eight symmetries (the dihedral group: four rotations, each with or without a
+reflection). The rules do not change under them, so every training position is worth eight, and
+`symmetries` gives the eight versions of a batch of planes and of its policy targets.
+
+Networks know nothing of the search: `evaluator(net)` is the only bridge, a function of positions
+that returns priors and values, which is what `straw.mcts.run_batched` asks for.
+
+Files: `save_network` writes the weights as `.safetensors` (no pickle: loading a file runs no
+code) with the network's configuration in its header, and a `.json` beside it for people;
+`load_network` rebuilds the network from the file alone and says clearly what is wrong with a
+file for another board size or a damaged one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+from torch import nn
+
+from straw.go import Position
+
+PLANES = 4  # own stones, opponent stones, Black to move, opponent just passed
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """The shape of a network: board size, residual blocks, channels per convolution."""
+
+    size: int = 5
+    blocks: int = 4
+    channels: int = 32
+    value_hidden: int = 64
+
+    def __post_init__(self):
+        if not 2 <= self.size <= 19:
+            raise ValueError(f"board sizes are 2 to 19, not {self.size}")
+        if self.blocks < 0 or self.channels < 1 or self.value_hidden < 1:
+            raise ValueError(f"a network needs blocks >= 0 and positive widths, got {self}")
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a skip connection (He et al. 2016)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(x + self.bn2(self.conv2(y)))
+
+
+class PolicyValueNet(nn.Module):
+    """The tower: one 3x3 convolution, `blocks` residual blocks, then the two heads."""
+
+    def __init__(self, config: NetConfig):
+        super().__init__()
+        self.config = config
+        c, area = config.channels, config.size * config.size
+        self.stem = nn.Sequential(
+            nn.Conv2d(PLANES, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU()
+        )
+        self.tower = nn.Sequential(*[ResidualBlock(c) for _ in range(config.blocks)])
+        # Policy head: 1x1 convolution to 2 planes, then a linear layer to every point and pass.
+        self.policy_conv = nn.Sequential(
+            nn.Conv2d(c, 2, 1, bias=False), nn.BatchNorm2d(2), nn.ReLU()
+        )
+        self.policy_fc = nn.Linear(2 * area, area + 1)
+        # Value head: 1x1 convolution to 1 plane, a hidden layer, a tanh scalar.
+        self.value_conv = nn.Sequential(
+            nn.Conv2d(c, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU()
+        )
+        self.value_fc = nn.Sequential(
+            nn.Linear(area, config.value_hidden), nn.ReLU(), nn.Linear(config.value_hidden, 1)
+        )
+
+    def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy logits (batch, area + 1) and values (batch,) for the player to move."""
+        x = self.tower(self.stem(planes))
+        logits = self.policy_fc(self.policy_conv(x).flatten(1))
+        values = torch.tanh(self.value_fc(self.value_conv(x).flatten(1))).squeeze(1)
+        return logits, values
+
+
+# ----------------------------------------------------------------------------------------------
+# Input planes and the eight symmetries.
+
+
+def encode(positions: Sequence[Position]) -> np.ndarray:
+    """The input planes of a batch of positions of one board size, float32 (batch, PLANES, n, n)."""
+    size = positions[0].size
+    if any(p.size != size for p in positions):
+        raise ValueError("a batch holds positions of one board size")
+    boards = np.array([p.board for p in positions], dtype=np.int8).reshape(-1, size, size)
+    to_play = np.array([p.to_play for p in positions], dtype=np.int8)[:, None, None]
+    passed = np.array([p.passes == 1 for p in positions], dtype=np.float32)[:, None, None]
+    planes = np.empty((len(positions), PLANES, size, size), dtype=np.float32)
+    planes[:, 0] = boards == to_play
+    planes[:, 1] = boards == -to_play
+    planes[:, 2] = to_play == 1
+    planes[:, 3] = passed
+    return planes
+
+
+def symmetries(planes: np.ndarray, policies: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The eight dihedral images of a batch: planes (batch, C, n, n) and policies over the n*n
+    points plus the pass (batch, n*n + 1), transformed alike; the pass stays where it is."""
+    batch, _, n, _ = planes.shape
+    points, passes = policies[:, :-1].reshape(batch, n, n), policies[:, -1:]
+    images = []
+    for turns in range(4):
+        for flip in (False, True):
+            p = np.rot90(planes, turns, axes=(2, 3))
+            q = np.rot90(points, turns, axes=(1, 2))
+            if flip:
+                p, q = p[..., ::-1], q[..., ::-1]
+            flat = np.concatenate([q.reshape(batch, n * n), passes], axis=1)
+            images.append((np.ascontiguousarray(p), np.ascontiguousarray(flat)))
+    return images
+
+
+# ----------------------------------------------------------------------------------------------
+# The bridge to the search.
+
+
+def evaluator(net: PolicyValueNet):
+    """`evaluate(positions) -> (priors, values)` with the network in inference mode: priors are the
+    softmax of the policy logits over all actions (the search masks illegal ones), values are for
+    the player to move."""
+
+    def evaluate(positions):
+        net.eval()
+        with torch.inference_mode():
+            logits, values = net(torch.from_numpy(encode(positions)))
+            priors = torch.softmax(logits, dim=1)
+        return priors.numpy(), values.numpy().astype(float)
+
+    return evaluate
+
+
+# ----------------------------------------------------------------------------------------------
+# Files.
+
+
+def save_network(net: PolicyValueNet, path: str | Path, **info) -> None:
+    """Write the weights to `path` (.safetensors) with the config and `info` in its header, and
+    the same metadata to the .json beside it (both atomically)."""
+    path = Path(path)
+    meta = {"format": "straw.nets/1", "net_config": asdict(net.config), **info}
+    write_safetensors(path, state_arrays(net), meta)
+    json_path = path.with_suffix(".json")
+    json_path.with_name(json_path.name + ".tmp").write_text(json.dumps(meta, indent=2) + "\n")
+    json_path.with_name(json_path.name + ".tmp").replace(json_path)
+
+
+def state_arrays(module: nn.Module, prefix: str = "") -> dict[str, np.ndarray]:
+    """A module's state (weights and batch-norm statistics) as numpy arrays, names prefixed."""
+    return {prefix + name: t.detach().cpu().numpy() for name, t in module.state_dict().items()}
+
+
+def write_safetensors(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write `arrays` and `meta` (JSON, under the header key "straw") to `path` atomically: to a
+    temporary name first, then renamed, so a killed process never leaves half a file."""
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp")
+    arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    save_file(arrays, str(temporary), metadata={"straw": json.dumps(meta)})
+    temporary.replace(path)
+
+
+def load_network(path: str | Path, size: int | None = None) -> tuple[PolicyValueNet, dict]:
+    """The network saved at `path`, and its metadata. With `size`, refuse a network made for
+    another board size. Raises ValueError, saying what is wrong, for a file that is not one."""
+    tensors, meta = read_safetensors(path)
+    if meta.get("format") != "straw.nets/1":
+        raise ValueError(f"{path} is not a straw network (no straw.nets/1 header)")
+    config = NetConfig(**meta["net_config"])
+    if size is not None and config.size != size:
+        raise ValueError(
+            f"{path} is a network for {config.size}x{config.size} Go, not {size}x{size}"
+        )
+    net = PolicyValueNet(config)
+    try:
+        load_arrays(net, tensors)
+    except RuntimeError as error:
+        raise ValueError(f"{path}: the weights do not fit its network config: {error}") from None
+    net.eval()
+    return net, meta
+
+
+def load_arrays(module: nn.Module, arrays: dict[str, np.ndarray], prefix: str = "") -> None:
+    """Load `state_arrays(module, prefix)` back into `module` (every name must match)."""
+    state = {k[len(prefix) :]: torch.from_numpy(a.copy()) for k, a in arrays.items()}
+    module.load_state_dict(state)
+
+
+def read_safetensors(path: str | Path, prefix: str = "") -> tuple[dict[str, np.ndarray], dict]:
+    """Every tensor in a .safetensors file whose name starts with `prefix` (as numpy arrays), and
+    the straw metadata of its header; a clear ValueError for a missing, damaged or foreign file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            header = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ValueError(f"{path} is damaged or not a .safetensors file ({error})") from None
+    if "straw" not in header:
+        raise ValueError(f"{path} is a .safetensors file without straw metadata")
+    try:
+        meta = json.loads(header["straw"])
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} has a damaged straw header ({error})") from None
+    return tensors, meta

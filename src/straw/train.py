@@ -1,0 +1,422 @@
+"""The AlphaZero loop: self-play, a replay buffer, gradient steps, a checkpoint, and again.
+
+    run = train(TrainConfig(board=5, iterations=40), "runs/5x5")   # resumes if runs/5x5 has one
+
+One iteration plays `games_per_iteration` games of self-play with the current network
+(`straw.selfplay`), adds their positions to a replay buffer of the latest `buffer_size` positions,
+takes `steps_per_iteration` gradient steps on minibatches drawn from it (each minibatch turned by
+a random one of the board's eight symmetries), and minimises (Silver et al. 2017, eq. 1)
+
+    loss = (z - v)^2  -  pi . log p  +  c ||theta||^2
+
+where pi is the search's visit distribution, z the game's result for the player to move, and
+(p, v) the network's outputs. After every iteration it writes a checkpoint and a line of the JSONL
+log, and measures the network's raw policy (no search) against a random player.
+
+Resuming. Every random choice of iteration i comes from the run's seed and i, so nothing random
+needs saving. The checkpoint (`state.safetensors`: network, optimizer moments, replay buffer,
+iteration) is written to a temporary file and renamed, so a killed process leaves the previous
+one whole; run the same command again and it continues from there, and the run it finishes is
+the one it would have finished uninterrupted. Each iteration's network is also kept on its own
+(`nets/iter_NNNN.safetensors` + `.json`) for the Elo curve.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import Executor
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from straw.go import Position
+from straw.nets import (
+    NetConfig,
+    PolicyValueNet,
+    encode,
+    load_arrays,
+    read_safetensors,
+    save_network,
+    state_arrays,
+    symmetries,
+    write_safetensors,
+)
+from straw.selfplay import SelfPlayBatch, SelfPlayConfig, generate
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    board: int = 5
+    komi: float = 0.0
+    blocks: int = 4
+    channels: int = 32
+    iterations: int = 10
+    games_per_iteration: int = 64
+    simulations: int = 64
+    temperature_moves: int = 6
+    dirichlet_alpha: float = 0.4
+    resign_threshold: float | None = None
+    score_weight: float = 0.0
+    buffer_size: int = 40_000
+    batch_size: int = 128
+    steps_per_iteration: int = 100
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4  # c in the loss
+    eval_games: int = 20  # raw policy vs random after each iteration
+    jobs: int = 2  # self-play jobs per iteration (one per worker)
+    seed: int = 0
+
+    def __post_init__(self):
+        positive = ("games_per_iteration", "simulations", "buffer_size", "batch_size", "jobs")
+        bad = [name for name in positive if getattr(self, name) < 1]
+        bad += [
+            name
+            for name in ("iterations", "steps_per_iteration", "eval_games")
+            if getattr(self, name) < 0
+        ]
+        if bad:
+            raise ValueError(f"these settings must be positive (or >= 0): {bad}")
+        self.net_config()  # refuses a board size or widths it cannot build
+
+    def net_config(self) -> NetConfig:
+        return NetConfig(size=self.board, blocks=self.blocks, channels=self.channels)
+
+    def selfplay_config(self) -> SelfPlayConfig:
+        return SelfPlayConfig(
+            size=self.board,
+            komi=self.komi,
+            simulations=self.simulations,
+            temperature_moves=self.temperature_moves,
+            dirichlet_alpha=self.dirichlet_alpha,
+            resign_threshold=self.resign_threshold,
+            score_weight=self.score_weight,
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# The replay buffer and one gradient step.
+
+
+@dataclass
+class ReplayBuffer:
+    """The latest `capacity` self-play positions: planes (uint8), visit distributions, results."""
+
+    capacity: int
+    planes: np.ndarray
+    policies: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def empty(cls, capacity: int, config: NetConfig) -> ReplayBuffer:
+        n = config.size
+        return cls(
+            capacity,
+            np.zeros((0, 4, n, n), np.uint8),
+            np.zeros((0, n * n + 1), np.float32),
+            np.zeros(0, np.float32),
+        )
+
+    def add(self, batch: SelfPlayBatch) -> None:
+        keep = slice(-self.capacity, None)
+        self.planes = np.concatenate([self.planes, batch.planes])[keep]
+        self.policies = np.concatenate([self.policies, batch.policies])[keep]
+        self.values = np.concatenate([self.values, batch.values])[keep]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def sample(self, rng: np.random.Generator, batch_size: int):
+        """A minibatch as torch tensors, turned by one random symmetry of the board."""
+        index = rng.integers(len(self), size=batch_size)
+        images = symmetries(self.planes[index].astype(np.float32), self.policies[index])
+        planes, policies = images[int(rng.integers(8))]
+        return (
+            torch.from_numpy(planes),
+            torch.from_numpy(policies),
+            torch.from_numpy(self.values[index]),
+        )
+
+
+def loss_terms(net: PolicyValueNet, planes, policies, values, weight_decay: float) -> dict:
+    """The three terms of the AlphaZero loss for one minibatch, and their sum."""
+    logits, predicted = net(planes)
+    policy_loss = -(policies * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    value_loss = ((values - predicted) ** 2).mean()
+    l2 = weight_decay * sum((p**2).sum() for name, p in net.named_parameters() if "weight" in name)
+    return {
+        "loss": policy_loss + value_loss + l2,
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "l2": l2,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# The loop.
+
+
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    executor: Executor | None = None,
+    command: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run (or resume) the AlphaZero loop in `run_dir` until `config.iterations`; returns the
+    last log record. `executor` runs self-play (default: a process pool of `config.jobs`)."""
+    from straw.selfplay import make_executor
+
+    run_dir = Path(run_dir)
+    (run_dir / "nets").mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)  # the initial weights
+    net = PolicyValueNet(config.net_config())
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+    buffer = ReplayBuffer.empty(config.buffer_size, config.net_config())
+    done, cpu_so_far, step = resume(run_dir, config, net, optimizer, buffer)
+    trim_log(run_dir / "log.jsonl", done)
+    command = command or " ".join(sys.argv)
+    own_executor = executor is None
+    executor = executor or make_executor(config.jobs)
+    record: dict = {}
+    bar = tqdm(range(done + 1, config.iterations + 1), disable=not progress, desc="iteration")
+    try:
+        for iteration in bar:
+            started_wall, started_cpu = time.time(), time.process_time()
+            seeds = np.random.SeedSequence([config.seed, iteration]).generate_state(3)
+            batch = generate(
+                executor,
+                net,
+                config.selfplay_config(),
+                config.games_per_iteration,
+                int(seeds[0]),
+                config.jobs,
+            )
+            buffer.add(batch)
+            torch.manual_seed(int(seeds[1]))
+            rng = np.random.default_rng(int(seeds[1]))
+            net.train()
+            sums = dict.fromkeys(("loss", "policy_loss", "value_loss", "l2"), 0.0)
+            for _ in range(config.steps_per_iteration):
+                terms = loss_terms(net, *buffer.sample(rng, config.batch_size), config.weight_decay)
+                optimizer.zero_grad()
+                terms["loss"].backward()
+                optimizer.step()
+                for key in sums:
+                    sums[key] += terms[key].item() / config.steps_per_iteration
+            step += config.steps_per_iteration
+            win_rate = policy_vs_random(net, config.board, config.komi, config.eval_games, seeds[2])
+            cpu = time.process_time() - started_cpu + batch.cpu_seconds
+            cpu_so_far += cpu
+            scores = np.array(batch.scores)
+            record = {
+                "iteration": iteration,
+                "step": step,
+                **{key: round(value, 5) for key, value in sums.items()},
+                "games": len(batch.moves),
+                "positions": len(batch.values),
+                "buffer": len(buffer),
+                "mean_game_length": round(len(batch.values) / len(batch.moves), 2),
+                "black_win_rate": round(float(np.mean(scores > 0)), 4),
+                "mean_black_score": round(float(np.mean(scores)), 3),
+                "resigned": batch.resigned,
+                "resign_checked": batch.checked,
+                "wrong_resignations": batch.wrong_resignations,
+                "policy_vs_random": round(win_rate, 4),
+                "cpu_seconds": round(cpu, 2),
+                "cpu_seconds_total": round(cpu_so_far, 2),
+                "wall_seconds": round(time.time() - started_wall, 2),
+            }
+            meta = run_metadata(config, command, iteration, step, cpu_so_far)
+            save_network(net, run_dir / "nets" / f"iter_{iteration:04d}.safetensors", **meta)
+            with open(run_dir / "log.jsonl", "a") as log:  # before the commit: see trim_log
+                log.write(json.dumps(record) + "\n")
+            save_state(run_dir, net, optimizer, buffer, meta)
+            bar.set_postfix(
+                loss=f"{sums['loss']:.3f}", black=record["black_win_rate"], vs_random=win_rate
+            )
+    finally:
+        if own_executor:
+            executor.shutdown()
+    return record
+
+
+def run_metadata(config: TrainConfig, command: str, iteration: int, step: int, cpu: float):
+    """What a checkpoint says about itself: the board, the run's config, how far it got, how."""
+    return {
+        "board_size": config.board,
+        "komi": config.komi,
+        "train_config": asdict(config),
+        "iteration": iteration,
+        "step": step,
+        "seed": config.seed,
+        "cpu_seconds": round(cpu, 2),
+        "command": command,
+        "git_revision": git_revision(),
+    }
+
+
+def save_state(run_dir: Path, net, optimizer, buffer: ReplayBuffer, meta: dict) -> None:
+    """The whole state of a run in one file, renamed into place (the commit point of an
+    iteration), then its metadata as JSON for people."""
+    arrays = state_arrays(net, "net.")
+    optim_state = optimizer.state_dict()
+    for index, state in optim_state["state"].items():
+        for key, value in state.items():
+            arrays[f"optimizer.{index}.{key}"] = value.detach().cpu().numpy().reshape(value.shape)
+    arrays |= {
+        "buffer.planes": buffer.planes,
+        "buffer.policies": buffer.policies,
+        "buffer.values": buffer.values,
+    }
+    meta = meta | {"optimizer_param_groups": optim_state["param_groups"]}
+    write_safetensors(run_dir / "state.safetensors", arrays, meta)
+    (run_dir / "state.json.tmp").write_text(json.dumps(meta, indent=2) + "\n")
+    (run_dir / "state.json.tmp").replace(run_dir / "state.json")
+
+
+def resume(run_dir: Path, config: TrainConfig, net, optimizer, buffer: ReplayBuffer):
+    """Load the run's state if there is one; returns (iterations done, CPU seconds, step).
+    Refuses a run made with another config (other than a larger `iterations`)."""
+    path = run_dir / "state.safetensors"
+    if not path.exists():
+        return 0, 0.0, 0
+    arrays, meta = read_safetensors(path)
+    theirs = TrainConfig(**meta["train_config"])
+    differences = {
+        f.name: (getattr(theirs, f.name), getattr(config, f.name))
+        for f in fields(TrainConfig)
+        if f.name != "iterations" and getattr(theirs, f.name) != getattr(config, f.name)
+    }
+    if differences:
+        raise ValueError(
+            f"{run_dir} holds a run with another config (setting: theirs, yours): {differences}; "
+            "use a new run directory, or the same settings to resume"
+        )
+    load_arrays(net, {k: v for k, v in arrays.items() if k.startswith("net.")}, "net.")
+    state: dict = {}
+    for name, value in arrays.items():
+        if name.startswith("optimizer."):
+            _, index, key = name.split(".", 2)
+            state.setdefault(int(index), {})[key] = torch.from_numpy(value.copy())
+    optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer_param_groups"]})
+    buffer.planes = arrays["buffer.planes"]
+    buffer.policies = arrays["buffer.policies"]
+    buffer.values = arrays["buffer.values"]
+    return meta["iteration"], meta["cpu_seconds"], meta["step"]
+
+
+def trim_log(log_path: Path, done: int) -> None:
+    """Drop log lines of iterations after the checkpoint (a run killed between its log line and
+    its checkpoint redoes that iteration, and logs it again)."""
+    if not log_path.exists():
+        return
+    lines = log_path.read_text().splitlines()
+    kept = [line for line in lines if line and json.loads(line)["iteration"] <= done]
+    if len(kept) != len(lines):
+        log_path.write_text("".join(line + "\n" for line in kept))
+
+
+def read_log(run_dir: str | Path) -> list[dict]:
+    """The JSONL training log of a run, one dict per iteration."""
+    lines = Path(run_dir, "log.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line]
+
+
+def git_revision() -> str:
+    """The commit the code was at (with '+dirty' if it had uncommitted changes), or 'unknown'."""
+    here = Path(__file__).parent
+    try:
+        revision = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return revision + ("+dirty" if dirty else "")
+
+
+# ----------------------------------------------------------------------------------------------
+# A cheap check of progress: the raw policy against a random player.
+
+
+def policy_vs_random(net: PolicyValueNet, size: int, komi: float, games: int, seed) -> float:
+    """Score (wins + draws/2) / games of the network's most probable legal move, no search,
+    against uniformly random moves that never fill their own eyes; colours alternate. All games
+    advance together, so each move is one network call."""
+    if games == 0:
+        return float("nan")
+    rng = np.random.default_rng(int(seed))
+    net.eval()
+    positions = [Position(size, komi, suicide_allowed=False) for _ in range(games)]
+    net_colour = [1 if g % 2 == 0 else -1 for g in range(games)]
+    moves = [0] * games
+    active = list(range(games))
+    while active:
+        to_net = [g for g in active if positions[g].to_play == net_colour[g]]
+        if to_net:
+            with torch.inference_mode():
+                logits, _ = net(torch.from_numpy(encode([positions[g] for g in to_net])))
+            for g, row in zip(to_net, logits.numpy(), strict=True):
+                legal = positions[g].legal_actions()
+                positions[g] = positions[g].play(legal[int(np.argmax(row[legal]))])
+        for g in active:
+            if g not in to_net:
+                position = positions[g]
+                choices = [a for a in position.legal_actions()[:-1] if not position.is_own_eye(a)]
+                action = choices[int(rng.integers(len(choices)))] if choices else size * size
+                positions[g] = position.play(action)
+            moves[g] += 1
+        active = [g for g in active if not positions[g].is_terminal() and moves[g] < 3 * size**2]
+    results = [np.sign(positions[g].score()) * net_colour[g] for g in range(games)]
+    return float(np.mean([(r + 1) / 2 for r in results]))
+
+
+# ----------------------------------------------------------------------------------------------
+# The command line: `python -m straw train --board 5 --run-dir runs/5x5 ...`.
+
+DEFAULT_KOMI = {5: 0.0, 7: 9.0}  # 5x5: the solved board at komi 0; 7x7: komi 9 (believed B+9)
+
+
+def add_arguments(parser) -> None:
+    """The options of `python -m straw train`, one per field of `TrainConfig`."""
+    defaults = TrainConfig()
+    parser.add_argument("--board", type=int, required=True, help="board size, 2 to 19")
+    parser.add_argument("--run-dir", required=True, help="where the run lives (resumed if there)")
+    parser.add_argument("--komi", type=float, help="komi (default 0 on 5x5, 9 on 7x7, else 7.5)")
+    for f in fields(TrainConfig):
+        if f.name in ("board", "komi"):
+            continue
+        default = getattr(defaults, f.name)
+        kind = float if f.name == "resign_threshold" else type(default)
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"), type=kind, default=default, help=f"({default})"
+        )
+
+
+def main(args, argv: list[str]) -> int:
+    """Run the command: build the config from `args`, train, report where the checkpoint is."""
+    if not 2 <= args.board <= 19:
+        raise SystemExit(f"error: board sizes are 2 to 19, not {args.board}")
+    options = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "komi"}
+    komi = args.komi if args.komi is not None else DEFAULT_KOMI.get(args.board, 7.5)
+    try:
+        config = TrainConfig(**options, komi=komi)
+        command = "python -m straw train " + " ".join(shlex.quote(a) for a in argv)
+        record = train(config, args.run_dir, command=command)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(json.dumps(record))
+    return 0
