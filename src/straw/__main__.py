@@ -27,6 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     gtp.set_defaults(run=run_gtp)
 
+    argv = sys.argv[1:] if argv is None else argv
+    train = commands.add_parser("train", help="train a policy-value network by self-play")
+    if argv[:1] == ["train"]:  # its options come from straw.train, which imports torch: only then
+        from straw.train import add_arguments
+        from straw.train import main as run_train
+
+        add_arguments(train)
+        train.set_defaults(run=lambda args: run_train(args, argv[1:]))
+
     args = parser.parse_args(argv)
     return args.run(args)
 
