@@ -13,15 +13,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
-export GNUGO
+export GNUGO CHROMIUM
 
-.PHONY: book test lab setup gnugo lint unit notebooks html clean
+.PHONY: book test lab setup gnugo chromium lint unit notebooks html browser clean
 
 book: setup
 	$(BIN)/jupyter-book build . --keep-going
 	@echo "The book is in _build/html/index.html"
 
-test: setup lint unit notebooks html
+test: setup lint unit notebooks html browser
 
 lab: setup
 	$(BIN)/jupyter lab chapters
@@ -75,6 +75,30 @@ html: setup
 	@mkdir -p _build
 	sed 's/^  execute_notebooks: .*/  execute_notebooks: "off"/' _config.yml > _build/_config.render.yml
 	$(BIN)/jupyter-book build . --config _build/_config.render.yml -W -n --keep-going
+
+# The built book as a reader meets it, in headless Chromium: every page of the table of contents
+# (console errors, links and anchors, images, math, cell outputs, launch buttons), the search
+# page, and screenshots in _build/screenshots. See tests/browser/test_book.py.
+browser: html chromium
+	$(BIN)/pytest tests/browser
+
+# Chromium, for the browser test only: Debian's package, driven by Playwright (no browser is
+# downloaded). Found through $CHROMIUM, then PATH; installed with apt-get where we may.
+chromium:
+	@if [ -n "$$CHROMIUM" ] && [ -x "$$CHROMIUM" ]; then :; \
+	elif command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Chromium: apt-get install chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  echo "Installing Chromium: sudo apt-get install chromium"; \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "error: Chromium is needed for the browser test of the rendered book."; \
+	  echo "       Install it (Debian/Ubuntu: apt-get install chromium; macOS: brew install --cask chromium)"; \
+	  echo "       and put it on PATH, or run: make CHROMIUM=/path/to/chromium $(MAKECMDGOALS)"; \
+	  exit 1; \
+	fi
 
 clean:
 	rm -rf _build
