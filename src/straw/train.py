@@ -404,6 +404,7 @@ def add_arguments(parser) -> None:
         parser.add_argument(
             "--" + f.name.replace("_", "-"), type=kind, default=default, help=f"({default})"
         )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for training (1)")
 
 
 def main(args, argv: list[str]) -> int:
@@ -412,6 +413,7 @@ def main(args, argv: list[str]) -> int:
         raise SystemExit(f"error: board sizes are 2 to 19, not {args.board}")
     options = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "komi"}
     komi = args.komi if args.komi is not None else DEFAULT_KOMI.get(args.board, 7.5)
+    torch.set_num_threads(max(args.threads, 1))
     try:
         config = TrainConfig(**options, komi=komi)
         command = "python -m straw train " + " ".join(shlex.quote(a) for a in argv)

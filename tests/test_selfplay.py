@@ -1,0 +1,87 @@
+"""Self-play: games replay legally, targets are distributions and results, workers agree."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+
+from straw.go import Position
+from straw.nets import NetConfig, PolicyValueNet, evaluator
+from straw.selfplay import SelfPlayConfig, generate, play_games
+
+torch.set_num_threads(1)  # tiny networks: a second thread only waits on the first
+
+CONFIG = SelfPlayConfig(size=4, komi=0.5, simulations=6, temperature_moves=4)
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return PolicyValueNet(NetConfig(size=4, blocks=1, channels=8)).eval()
+
+
+@pytest.fixture(scope="module")
+def batch(net):
+    return play_games(evaluator(net), CONFIG, games=3, seed=1)
+
+
+def test_every_game_replays_legally_to_its_end_and_its_score(batch):
+    assert len(batch.moves) == len(batch.scores) == 3
+    for moves, score in zip(batch.moves, batch.scores, strict=True):
+        position = Position(4, 0.5, suicide_allowed=False)
+        for move in moves:
+            position = position.play(move)  # IllegalMove if self-play broke the rules
+        assert position.is_terminal() or len(moves) == CONFIG.move_limit()
+        assert position.score() == score
+
+
+def test_targets_are_visit_distributions_over_legal_moves_and_results(batch):
+    assert (
+        len(batch.planes)
+        == len(batch.policies)
+        == len(batch.values)
+        == sum(len(moves) for moves in batch.moves)
+    )
+    assert np.allclose(batch.policies.sum(axis=1), 1, atol=1e-6)
+    first = 0
+    for moves, score in zip(batch.moves, batch.scores, strict=True):
+        position = Position(4, 0.5, suicide_allowed=False)
+        for k, move in enumerate(moves):
+            illegal = np.ones(17, bool)
+            illegal[position.legal_actions()] = False
+            assert batch.policies[first + k][illegal].sum() == 0
+            # the result, for the player to move: +1 if she went on to win
+            assert batch.values[first + k] == np.sign(score) * position.to_play
+            position = position.play(move)
+        first += len(moves)
+
+
+def test_self_play_is_reproducible_and_independent_of_the_executor(net):
+    a = play_games(evaluator(net), CONFIG, games=2, seed=5)
+    b = play_games(evaluator(net), CONFIG, games=2, seed=5)
+    assert a.moves == b.moves
+    with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(2) as two:
+        c = generate(one, net, CONFIG, games=4, seed=3, jobs=2)
+        d = generate(two, net, CONFIG, games=4, seed=3, jobs=2)
+    assert c.moves == d.moves and np.array_equal(c.policies, d.policies)
+    assert len(c.moves) == 4
+
+
+def test_score_weight_mixes_the_margin_into_the_value_target(net):
+    config = SelfPlayConfig(size=4, komi=0.5, simulations=4, score_weight=0.5)
+    batch = play_games(evaluator(net), config, games=1, seed=2)
+    score = batch.scores[0]
+    expected = 0.5 * np.sign(score) + 0.5 * score / 16  # for Black, who moves first
+    assert batch.values[0] == pytest.approx(expected)
+
+
+def test_resignation_is_counted_and_checked(net):
+    config = SelfPlayConfig(
+        size=4, komi=0.5, simulations=6, resign_threshold=0.0, resign_check_fraction=0.5
+    )
+    batch = play_games(evaluator(net), config, games=6, seed=0)
+    # threshold 0 resigns at the first position a player thinks it is behind
+    assert batch.resigned + batch.checked > 0
+    assert batch.resigned + batch.checked <= 6 and 0 <= batch.wrong_resignations <= batch.checked
+    assert len(batch.values) == sum(len(m) for m in batch.moves) + batch.resigned

@@ -1,0 +1,98 @@
+"""The training loop: the loss falls, a killed run resumes to the same result, bad input."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from straw.__main__ import main
+from straw.nets import load_network, read_safetensors
+from straw.selfplay import SelfPlayConfig, play_games
+from straw.train import ReplayBuffer, TrainConfig, loss_terms, read_log, train
+
+torch.set_num_threads(1)  # tiny networks: a second thread only waits on the first
+
+TINY = TrainConfig(
+    board=4,
+    komi=0.5,
+    blocks=1,
+    channels=8,
+    iterations=2,
+    games_per_iteration=2,
+    simulations=4,
+    steps_per_iteration=3,
+    batch_size=8,
+    eval_games=2,
+    jobs=2,
+)
+
+
+def run(config, run_dir):
+    with ThreadPoolExecutor(1) as executor:
+        return train(config, run_dir, executor, command="test", progress=False)
+
+
+def test_gradient_steps_lower_the_loss_on_a_fixed_buffer():
+    torch.manual_seed(0)
+    from straw.nets import NetConfig, PolicyValueNet, evaluator
+
+    net = PolicyValueNet(NetConfig(size=4, blocks=1, channels=8))
+    buffer = ReplayBuffer.empty(1000, net.config)
+    buffer.add(play_games(evaluator(net), SelfPlayConfig(size=4, simulations=4), 4, seed=0))
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    fixed = buffer.sample(rng, 64)
+    net.train()
+    before = loss_terms(net, *fixed, 1e-4)["loss"].item()
+    for _ in range(40):
+        terms = loss_terms(net, *buffer.sample(rng, 32), 1e-4)
+        optimizer.zero_grad()
+        terms["loss"].backward()
+        optimizer.step()
+    assert loss_terms(net, *fixed, 1e-4)["loss"].item() < before
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    run(TINY, tmp_path / "whole")
+    run(replace(TINY, iterations=1), tmp_path / "halves")  # then the process "dies"
+    # a run killed mid-iteration leaves a log line and a temporary file behind
+    with open(tmp_path / "halves" / "log.jsonl", "a") as log:
+        log.write(json.dumps({"iteration": 2, "loss": 99}) + "\n")
+    (tmp_path / "halves" / "state.safetensors.tmp").write_bytes(b"half a file")
+    run(TINY, tmp_path / "halves")
+    whole, whole_meta = read_safetensors(tmp_path / "whole" / "state.safetensors")
+    halves, halves_meta = read_safetensors(tmp_path / "halves" / "state.safetensors")
+    assert whole.keys() == halves.keys()
+    assert all(np.array_equal(whole[k], halves[k]) for k in whole)
+    assert whole_meta["iteration"] == halves_meta["iteration"] == 2
+    assert [r["loss"] for r in read_log(tmp_path / "halves")] == [
+        r["loss"] for r in read_log(tmp_path / "whole")
+    ]
+    net, meta = load_network(tmp_path / "halves" / "nets" / "iter_0002.safetensors", size=4)
+    assert meta["command"] == "test" and meta["train_config"]["board"] == 4
+
+
+def test_a_run_directory_refuses_another_config(tmp_path):
+    run(replace(TINY, iterations=1), tmp_path)
+    with pytest.raises(ValueError, match="another config"):
+        run(replace(TINY, channels=16), tmp_path)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="games_per_iteration"):
+        replace(TINY, games_per_iteration=0)
+    with pytest.raises(ValueError, match="2 to 19"):
+        replace(TINY, board=20)
+
+
+def test_the_command_line_says_what_is_wrong(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--board", "5"])
+    assert exit_info.value.code == 2 and "--run-dir" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="board sizes are 2 to 19"):
+        main(["train", "--board", "30", "--run-dir", str(tmp_path)])
+    with pytest.raises(SystemExit, match="must be positive"):
+        main(["train", "--board", "5", "--run-dir", str(tmp_path), "--simulations", "0"])
