@@ -1,0 +1,175 @@
+"""Expert iteration on token tasks: search with the model, then teach it the search's targets.
+
+AlphaZero's learning loop (Silver et al. 2017; "expert iteration", Anthony et al. 2017) with a
+language model in place of the policy network and a token task in place of Go:
+
+    repeat:
+        for every position of a few answers: search from it with `straw.mcts` (or the Gumbel root
+            of `straw.gumbel`), the model giving the priors and the verifier the values
+            (`model_evaluator`: one sampled completion per leaf, judged by the task's verifier)
+        distil: a few gradient steps on the cross-entropy between the model's next-token
+            distribution and the search's target, at every position searched
+
+Every simulation costs one verifier call: a leaf inside the answer is valued by one completion
+that the verifier judges, and a leaf at the end of the answer is judged directly. `Log` counts
+them, so the loop can be compared with policy-gradient RL (`straw.pg`), whose every sampled
+answer is one verifier call, at an equal number of calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from straw import gumbel, lm, mcts
+from straw.tokens import Task, TokenGame
+
+SEARCHES = ("puct", "gumbel")
+
+
+@dataclass
+class Counter:
+    """Verifier calls made so far."""
+
+    calls: int = 0
+
+
+def complete(model: lm.TinyLM, states: list[TokenGame], rng: np.random.Generator) -> np.ndarray:
+    """Finish every state's answer by sampling the model's next tokens; shape (n, T)."""
+    task = states[0].task
+    prompts = np.array([s.prompt for s in states], dtype=np.int64).reshape(len(states), -1)
+    answers = [list(s.prefix) for s in states]
+    while True:
+        open_rows = [i for i, a in enumerate(answers) if len(a) < task.length]
+        if not open_rows:
+            return np.array(answers, dtype=np.int64)
+        probs = lm.next_token_probs(model, prompts[open_rows], [answers[i] for i in open_rows])
+        for i, p in zip(open_rows, probs, strict=True):
+            answers[i].append(int(rng.choice(task.vocab, p=p / p.sum())))
+
+
+def model_evaluator(
+    model: lm.TinyLM, rng: np.random.Generator, counter: Counter
+) -> Callable[[list[TokenGame]], tuple[np.ndarray, np.ndarray]]:
+    """evaluate(states) -> (priors, values) for `straw.mcts`: the model's next-token
+    probabilities as priors, and as value the verifier's verdict on one completion sampled from
+    the model (a rollout), counted in `counter`."""
+
+    def evaluate(states):
+        task = states[0].task
+        prompts = np.array([s.prompt for s in states], dtype=np.int64).reshape(len(states), -1)
+        priors = lm.next_token_probs(model, prompts, [list(s.prefix) for s in states])
+        answers = complete(model, states, rng)
+        counter.calls += len(states)
+        return priors, task.outcome(prompts, answers)
+
+    return evaluate
+
+
+@dataclass
+class Log:
+    """Per iteration: verifier calls so far (search and rollouts), and `evaluate`'s figure."""
+
+    verifier_calls: list[int] = field(default_factory=list)
+    evaluated: list[tuple[int, float]] = field(default_factory=list)  # (calls, value)
+
+
+def search_targets(
+    model: lm.TinyLM,
+    task: Task,
+    prompts: np.ndarray,
+    simulations: int,
+    search: str,
+    rng: np.random.Generator,
+    counter: Counter,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Write one answer to each prompt, searching before every token; returns the answers
+    (n, T) and the search's target at every position (n, T, V). All answers' searches run side
+    by side (`mcts.run_batched`), so the model sees one batch per simulation."""
+    if search not in SEARCHES:
+        raise ValueError(f"search must be one of {SEARCHES}; got {search!r}")
+    evaluate = model_evaluator(model, rng, counter)
+    states = [task.game(prompt) for prompt in prompts]
+    targets = np.zeros((len(prompts), task.length, task.vocab))
+    for t in range(task.length):
+        if search == "puct":
+            trees = [mcts.Tree(s) for s in states]
+        else:
+            configs = [gumbel.GumbelConfig(seed=seed + 1000 * t + i) for i in range(len(states))]
+            trees = [
+                gumbel.GumbelTree(s, simulations, c) for s, c in zip(states, configs, strict=True)
+            ]
+        before = counter.calls
+        mcts.run_batched(trees, evaluate, simulations)
+        # a simulation that ends at a finished answer asks the verifier directly
+        counter.calls += simulations * len(trees) - (counter.calls - before)
+        for i, tree in enumerate(trees):
+            targets[i, t] = tree.improved_policy()
+            if search == "puct":  # play as AlphaZero explores: sample from the visit counts
+                action = int(rng.choice(task.vocab, p=targets[i, t]))
+            else:
+                action = tree.selected_action()
+            states[i] = states[i].play(action)
+    return np.array([s.prefix for s in states], dtype=np.int64), targets
+
+
+def distil(
+    model: lm.TinyLM,
+    optimizer: torch.optim.Optimizer,
+    prompts: np.ndarray,
+    answers: np.ndarray,
+    targets: np.ndarray,
+    steps: int,
+) -> float:
+    """`steps` gradient steps on the cross-entropy -sum_a target(a) log pi(a | prefix), averaged
+    over every position of every answer; returns the last loss."""
+    target = torch.as_tensor(targets, dtype=torch.float32)
+    inputs = lm.model_inputs(model, prompts, answers)
+    start = inputs.shape[1] - answers.shape[1]
+    for _ in range(steps):
+        log_probs = torch.log_softmax(model(inputs)[:, start:], dim=-1)
+        loss = -(target * log_probs).sum(dim=-1).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return float(loss.detach())
+
+
+def expert_iteration(
+    model: lm.TinyLM,
+    task: Task,
+    iterations: int,
+    answers_per_iteration: int,
+    simulations: int,
+    search: str = "puct",
+    lr: float = 1e-3,
+    distil_steps: int = 4,
+    seed: int = 0,
+    evaluate: Callable[[lm.TinyLM], float] | None = None,
+) -> Log:
+    """Alternate search and distillation `iterations` times; the model is updated in place.
+    `evaluate(model)`, if given, is recorded before the first iteration and after each."""
+    if simulations < 2:
+        raise ValueError(
+            f"a search needs at least 2 simulations (one expands the root); got {simulations}"
+        )
+    rng = np.random.default_rng(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    counter = Counter()
+    log = Log()
+    if evaluate is not None:
+        log.evaluated.append((0, evaluate(model)))
+    for iteration in range(iterations):
+        prompts = task.sample_prompts(answers_per_iteration, rng)
+        answers, targets = search_targets(
+            model, task, prompts, simulations, search, rng, counter, seed + 7919 * iteration
+        )
+        distil(model, optimizer, prompts, answers, targets, distil_steps)
+        log.verifier_calls.append(counter.calls)
+        if evaluate is not None:
+            log.evaluated.append((counter.calls, evaluate(model)))
+    return log

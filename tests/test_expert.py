@@ -1,0 +1,74 @@
+"""Expert iteration on a token task: completions, search targets, verifier calls, learning."""
+
+import numpy as np
+import pytest
+import torch
+
+from straw import expert, lm, pg
+from straw.tokens import CombinationLock, RunningSum
+
+
+def tiny_model(task, seed=0):
+    torch.manual_seed(seed)
+    return lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, seed=seed))
+
+
+def test_completions_keep_the_prefix_and_reach_the_full_length():
+    task = RunningSum(modulus=5, length=3)
+    model = tiny_model(task)
+    prompts = task.sample_prompts(3, np.random.default_rng(0))
+    states = [task.game(p) for p in prompts]
+    states[1] = states[1].play(4).play(0)
+    answers = expert.complete(model, states, np.random.default_rng(0))
+    assert answers.shape == (3, 3) and answers.min() >= 0 and answers.max() < 5
+    assert tuple(answers[1, :2]) == (4, 0)
+
+
+def test_every_simulation_is_one_verifier_call_and_targets_are_distributions():
+    task = CombinationLock(vocab=6, length=3, seed=2)
+    model = tiny_model(task)
+    for search in expert.SEARCHES:
+        counter = expert.Counter()
+        prompts = task.sample_prompts(4, np.random.default_rng(0))
+        answers, targets = expert.search_targets(
+            model, task, prompts, 5, search, np.random.default_rng(0), counter
+        )
+        assert answers.shape == (4, 3) and targets.shape == (4, 3, 6)
+        np.testing.assert_allclose(targets.sum(axis=-1), 1.0)
+        assert counter.calls == 5 * 4 * 3
+
+
+def test_expert_iteration_learns_a_lock_and_counts_its_calls():
+    task = CombinationLock(vocab=4, length=2, seed=1)
+    model = tiny_model(task)
+    start = pg.success_probability(model, task)
+    log = expert.expert_iteration(
+        model,
+        task,
+        iterations=4,
+        answers_per_iteration=3,
+        simulations=8,
+        lr=3e-3,
+        distil_steps=16,
+        evaluate=lambda m: pg.success_probability(m, task),
+    )
+    assert log.verifier_calls == [48, 96, 144, 192]  # 8 simulations x 3 answers x 2 tokens
+    assert [calls for calls, _ in log.evaluated] == [0, 48, 96, 144, 192]
+    assert log.evaluated[-1][1] > max(0.5, start)
+
+
+def test_bad_arguments_are_refused():
+    task = CombinationLock(vocab=4, length=2)
+    model = tiny_model(task)
+    with pytest.raises(ValueError, match="search must be one of"):
+        expert.search_targets(
+            model,
+            task,
+            np.zeros((1, 0), int),
+            4,
+            "beam",
+            np.random.default_rng(0),
+            expert.Counter(),
+        )
+    with pytest.raises(ValueError, match="at least 2 simulations"):
+        expert.expert_iteration(model, task, 1, 1, simulations=1)
