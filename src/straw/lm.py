@@ -163,11 +163,18 @@ def model_inputs(model: TinyLM, prompts, answers) -> torch.Tensor:
 
     Token ids are checked: anything outside 0 .. V-1 raises ValueError.
     """
-    prompts, answers = _as_tokens(model, prompts, "prompts"), _as_tokens(model, answers, "answers")
+    prompts, answers = as_tokens(model, prompts, "prompts"), as_tokens(model, answers, "answers")
     if len(prompts) != len(answers):
         raise ValueError(f"{len(prompts)} prompts for {len(answers)} answers")
     bos = torch.full((len(answers), 1), model.bos, dtype=torch.long, device=answers.device)
     return torch.cat([prompts, bos, answers[:, :-1]], dim=1)
+
+
+def next_token_log_probs(model: TinyLM, prompts, answers, temperature: float = 1.0):
+    """log pi(. | x, y_<t) over the whole vocabulary at every step t, shape (n, T, V)."""
+    P = as_tokens(model, prompts, "prompts").shape[1]
+    logits = model(model_inputs(model, prompts, answers))[:, P:] / temperature
+    return torch.log_softmax(logits, dim=-1)
 
 
 def token_log_probs(model: TinyLM, prompts, answers, temperature: float = 1.0) -> torch.Tensor:
@@ -175,10 +182,9 @@ def token_log_probs(model: TinyLM, prompts, answers, temperature: float = 1.0) -
 
     Their sum over t is the exact log-probability of the answer under the policy.
     """
-    answers = _as_tokens(model, answers, "answers")
-    P = _as_tokens(model, prompts, "prompts").shape[1]
-    logits = model(model_inputs(model, prompts, answers))[:, P:] / temperature
-    return torch.log_softmax(logits, dim=-1).gather(-1, answers[..., None])[..., 0]
+    answers = as_tokens(model, answers, "answers")
+    log_probs = next_token_log_probs(model, prompts, answers, temperature)
+    return log_probs.gather(-1, answers[..., None])[..., 0]
 
 
 @torch.no_grad()
@@ -196,7 +202,7 @@ def sample(
     """
     if temperature < 0:
         raise ValueError(f"temperature must be nonnegative; got {temperature}")
-    prompts = _as_tokens(model, prompts, "prompts")
+    prompts = as_tokens(model, prompts, "prompts")
     bos = torch.full((len(prompts), 1), model.bos, dtype=torch.long, device=prompts.device)
     idx = torch.cat([prompts, bos], dim=1)
     for _ in range(length):
@@ -217,7 +223,7 @@ def next_token_probs(model: TinyLM, prompts, prefixes, temperature: float = 1.0)
     What a search asks of the model at a leaf. Prefixes are padded on the right: attention is
     causal, so padding after a position never changes the logits at it.
     """
-    prompts = _as_tokens(model, prompts, "prompts")
+    prompts = as_tokens(model, prompts, "prompts")
     if len(prefixes) != len(prompts):
         raise ValueError(f"{len(prompts)} prompts for {len(prefixes)} prefixes")
     longest = max(len(prefix) for prefix in prefixes)
@@ -271,7 +277,7 @@ def pretrain(
     return losses
 
 
-def _as_tokens(model: TinyLM, tokens, name: str) -> torch.Tensor:
+def as_tokens(model: TinyLM, tokens, name: str) -> torch.Tensor:
     """A (n, k) LongTensor on the model's device, every id checked against the vocabulary."""
     device = next(model.parameters()).device
     if isinstance(tokens, torch.Tensor):

@@ -1,0 +1,354 @@
+"""Policy-gradient RL for the tiny language model, and the measurement of its gradient noise.
+
+An estimator of the gradient of J(theta) = E_y[R(y)] is a weighted sum of token scores,
+
+    g(y) = sum_t c_t(y) grad log pi(y_t | x, y_<t),
+
+as in `straw.estimators`, now with the scores of a real transformer. `weights` builds c_t from
+the rewards of a batch in two steps:
+
+    estimator   "single"  c_t = R(y) = sum_k r_k       the whole answer is one action
+                "multi"   c_t = G_t = sum_{k>=t} r_k   each token is an action (reward-to-go)
+    baseline    "none"    c_t as it is
+                "rloo"    c_t minus the mean of the other k-1 answers' c_t for the same prompt
+                          (leave-one-out; Kool et al. 2019, Ahmadian et al. 2024)
+                "grpo"    (c_t - mean) / (std + eps) over the k answers to the same prompt
+                          (group-normalised; Shao et al. 2024)
+
+The baseline acts position by position across the group, so under a terminal reward (G_t = R
+for every t) the single- and multi-step weights are equal for every baseline. A batch holds
+`groups` prompts, each answered `group_size` times, group by group.
+
+`per_sample_gradients` computes g(y) for every answer of a batch at once with `torch.func`
+(vmap over grad), which is what makes the variance measurable: the trace of the covariance,
+the noise scale tr(Sigma) / |G|^2 (McCandlish et al. 2018) and, where every answer can be
+enumerated (`exact_gradient`), the cosine between a batch's mean gradient and the true one.
+`train` runs REINFORCE with any of these weights, an optional KL penalty to a reference model.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.func import functional_call, grad, vmap
+
+from straw import lm
+from straw.estimators import reward_to_go, terminal_reward
+from straw.tokens import Task
+
+ESTIMATORS = ("single", "multi")
+BASELINES = ("none", "rloo", "grpo")
+REWARDS = ("outcome", "process")
+GRPO_EPS = 1e-6  # added to the group's standard deviation, so an all-equal group gives zeros
+
+
+# ----------------------------------------------------------------------------------------------
+# Rewards and the weights c_t.
+
+
+def rewards(task: Task, prompts, answers, kind: str = "outcome") -> np.ndarray:
+    """Per-token rewards (n, T): the verifier's outcome at the last token, or the task's
+    process rewards r_t."""
+    if kind == "outcome":
+        return terminal_reward(task.outcome(prompts, answers), task.length)
+    if kind == "process":
+        return task.token_rewards(prompts, answers)
+    raise ValueError(f"reward must be one of {REWARDS}; got {kind!r}")
+
+
+def weights(
+    token_rewards: np.ndarray, group_size: int, estimator: str = "single", baseline: str = "none"
+) -> np.ndarray:
+    """The weights c_t (n, T) of every token's score, for rows grouped by prompt."""
+    if estimator == "single":
+        c = np.repeat(token_rewards.sum(axis=1, keepdims=True), token_rewards.shape[1], axis=1)
+    elif estimator == "multi":
+        c = reward_to_go(token_rewards)
+    else:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
+    n, T = c.shape
+    if group_size < 1 or n % group_size:
+        raise ValueError(f"{n} answers do not split into groups of {group_size}")
+    groups = c.reshape(n // group_size, group_size, T)
+    if baseline == "none":
+        return c.astype(float)
+    if baseline == "rloo":
+        if group_size < 2:
+            raise ValueError("a leave-one-out baseline needs at least 2 answers per prompt")
+        others = (groups.sum(axis=1, keepdims=True) - groups) / (group_size - 1)
+        return (groups - others).reshape(n, T)
+    if baseline == "grpo":
+        if group_size < 2:
+            raise ValueError("a group-normalised baseline needs at least 2 answers per prompt")
+        centred = groups - groups.mean(axis=1, keepdims=True)
+        return (centred / (groups.std(axis=1, keepdims=True) + GRPO_EPS)).reshape(n, T)
+    raise ValueError(f"baseline must be one of {BASELINES}; got {baseline!r}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Batches and the surrogate loss whose gradient is the estimator.
+
+
+@dataclass(frozen=True)
+class Batch:
+    """`groups` prompts, each answered `group_size` times; rows grouped by prompt."""
+
+    prompts: np.ndarray  # (n, P)
+    answers: np.ndarray  # (n, T)
+    group_size: int
+
+
+def sample_batch(
+    model: lm.TinyLM,
+    task: Task,
+    groups: int,
+    group_size: int,
+    rng: np.random.Generator,
+    generator: torch.Generator,
+    temperature: float = 1.0,
+) -> Batch:
+    """Draw `groups` prompts and sample `group_size` answers to each from the model."""
+    prompts = np.repeat(task.sample_prompts(groups, rng), group_size, axis=0)
+    answers = lm.sample(model, prompts, task.length, temperature, generator).cpu().numpy()
+    return Batch(prompts, answers, group_size)
+
+
+def surrogate_loss(
+    model: lm.TinyLM,
+    batch: Batch,
+    c: np.ndarray,
+    reference: lm.TinyLM | None = None,
+    kl_coef: float = 0.0,
+) -> torch.Tensor:
+    """-(1/n) sum_i sum_t c_t log pi(y_t), plus kl_coef times a KL penalty to `reference`.
+
+    Its negative gradient is the batch mean of g(y). The penalty is the KL divergence
+    KL(pi(. | x, y_<t) || pi_ref(. | x, y_<t)) computed exactly over the vocabulary at every
+    prefix the batch visited, summed over t: with a small vocabulary this costs nothing, and
+    it avoids the sampled estimators (such as GRPO's exp(d) - d - 1), whose gradient explodes
+    on a sampled token that pi has made much rarer than pi_ref.
+    """
+    log_probs = lm.next_token_log_probs(model, batch.prompts, batch.answers)
+    answers = lm.as_tokens(model, batch.answers, "answers")
+    chosen = log_probs.gather(-1, answers[..., None])[..., 0]
+    c = torch.as_tensor(c, dtype=chosen.dtype, device=chosen.device)
+    loss = -(c * chosen).sum(dim=1).mean()
+    if kl_coef:
+        if reference is None:
+            raise ValueError("a KL penalty needs a reference model")
+        with torch.no_grad():
+            reference_log_probs = lm.next_token_log_probs(reference, batch.prompts, answers)
+        kl = (log_probs.exp() * (log_probs - reference_log_probs)).sum(dim=-1)
+        loss = loss + kl_coef * kl.sum(dim=1).mean()
+    return loss
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-sample gradients.
+
+
+def per_sample_gradients(
+    model: lm.TinyLM, prompts, answers, c, chunk_size: int | None = 64
+) -> torch.Tensor:
+    """g(y_i) = sum_t c_it grad log pi(y_it | x_i, y_i,<t) for every row i, shape (n, D).
+
+    One vectorised call: `torch.func.vmap` over `torch.func.grad` of a single answer's
+    weighted log-probability, `chunk_size` rows at a time. D counts every parameter, in the
+    order of `model.named_parameters()` (as `flat_gradient`).
+    """
+    inputs = lm.model_inputs(model, prompts, answers)
+    targets = lm.as_tokens(model, answers, "answers")
+    c = torch.as_tensor(np.asarray(c), dtype=torch.float32, device=inputs.device)
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    buffers = dict(model.named_buffers())
+    start = inputs.shape[1] - targets.shape[1]
+
+    def weighted_log_prob(params, row, target, weight):
+        logits = functional_call(model, (params, buffers), (row[None],))[0, start:]
+        log_probs = torch.log_softmax(logits, dim=-1).gather(-1, target[:, None])[:, 0]
+        return (weight * log_probs).sum()
+
+    per_row = vmap(grad(weighted_log_prob), in_dims=(None, 0, 0, 0), chunk_size=chunk_size)
+    grads = per_row(params, inputs, targets, c)
+    return torch.cat([grads[name].reshape(len(inputs), -1) for name in params], dim=1)
+
+
+def per_sample_gradients_loop(model: lm.TinyLM, prompts, answers, c) -> torch.Tensor:
+    """The same as `per_sample_gradients`, one backward pass per row: the slow reference."""
+    rows = []
+    c = np.asarray(c)
+    for i in range(len(answers)):
+        model.zero_grad()
+        log_probs = lm.token_log_probs(model, prompts[i : i + 1], answers[i : i + 1])
+        (torch.as_tensor(c[i : i + 1], dtype=log_probs.dtype) * log_probs).sum().backward()
+        rows.append(flat_gradient(model))
+    model.zero_grad()
+    return torch.stack(rows)
+
+
+def flat_gradient(model: lm.TinyLM) -> torch.Tensor:
+    """Every parameter's .grad in one vector (zeros where a parameter has none)."""
+    return torch.cat(
+        [
+            (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
+            for p in model.parameters()
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class GradientStats:
+    """What a batch of per-sample gradients says about the estimator's noise."""
+
+    mean: torch.Tensor  # (D,) the batch's mean gradient
+    trace: float  # tr Cov(g), unbiased (ddof 1)
+    squared_norm: float  # |G|^2 of the true gradient G: exact if given, else unbiased estimate
+    cosine: float | None  # cos(mean, G) where the exact gradient is given
+
+    @property
+    def noise_scale(self) -> float:
+        """B = tr(Sigma) / |G|^2: the batch size at which noise and signal are equal in size
+        (McCandlish et al. 2018); infinite when the gradient's estimate is not positive."""
+        return self.trace / self.squared_norm if self.squared_norm > 0 else float("inf")
+
+
+def gradient_stats(grads: torch.Tensor, exact: torch.Tensor | None = None) -> GradientStats:
+    """Trace of the covariance, noise scale and (given the exact gradient) cosine."""
+    n = len(grads)
+    if n < 2:
+        raise ValueError("the covariance of per-sample gradients needs at least 2 samples")
+    grads = grads.double()
+    mean = grads.mean(dim=0)
+    trace = float(grads.var(dim=0, unbiased=True).sum())
+    if exact is None:
+        # E|mean|^2 = |G|^2 + tr(Sigma) / n, so this is unbiased for |G|^2.
+        return GradientStats(mean, trace, float(mean @ mean) - trace / n, None)
+    exact = exact.double()
+    cosine = float(mean @ exact / (mean.norm() * exact.norm()))
+    return GradientStats(mean, trace, float(exact @ exact), cosine)
+
+
+# ----------------------------------------------------------------------------------------------
+# Exact quantities, by enumerating every answer to one prompt.
+
+
+def answer_probabilities(model: lm.TinyLM, task: Task, prompt=(), answers=None) -> torch.Tensor:
+    """p(y | x) for every answer (all V^T of them by default); differentiable.
+
+    Raises ValueError naming the limit when V^T is too many to enumerate.
+    """
+    if answers is None:
+        answers = task.all_answers()
+    prompts = np.tile(np.asarray(prompt, dtype=np.int64).reshape(1, -1), (len(answers), 1))
+    return lm.token_log_probs(model, prompts, answers).sum(dim=1).exp()
+
+
+def exact_gradient(
+    model: lm.TinyLM, task: Task, prompt=(), reward: str = "outcome"
+) -> tuple[float, torch.Tensor]:
+    """J = sum_y p(y|x) R(y) over every answer, and its exact gradient (D,).
+
+    R is the outcome, or the sum of the process rewards. The gradient is autograd's derivative
+    of the enumerated sum: no sampling, no estimator.
+    """
+    answers = task.all_answers()
+    prompts = np.tile(np.asarray(prompt, dtype=np.int64).reshape(1, -1), (len(answers), 1))
+    returns = torch.as_tensor(rewards(task, prompts, answers, reward).sum(axis=1))
+    model.zero_grad()
+    objective = (answer_probabilities(model, task, prompt, answers).double() * returns).sum()
+    objective.backward()
+    gradient = flat_gradient(model)
+    model.zero_grad()
+    return float(objective.detach()), gradient
+
+
+@torch.no_grad()
+def success_probability(model: lm.TinyLM, task: Task, prompt=()) -> float:
+    """The exact probability that the model's answer to `prompt` passes the verifier.
+
+    Sums p(y|x) over the accepted answers only (for a combination lock, just the secret).
+    """
+    answers = task.all_answers()
+    prompts = np.tile(np.asarray(prompt, dtype=np.int64).reshape(1, -1), (len(answers), 1))
+    accepted = answers[task.outcome(prompts, answers) == 1]
+    if len(accepted) == 0:
+        return 0.0
+    return float(answer_probabilities(model, task, prompt, accepted).double().sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# Training.
+
+
+@dataclass(frozen=True)
+class RLConfig:
+    estimator: str = "single"  # "single" or "multi"
+    baseline: str = "none"  # "none", "rloo" or "grpo"
+    reward: str = "outcome"  # "outcome" or "process"
+    group_size: int = 8  # answers per prompt
+    groups: int = 1  # prompts per step
+    lr: float = 1e-3
+    kl_coef: float = 0.0  # KL penalty to the model as it was when training started
+    temperature: float = 1.0
+
+    def __post_init__(self):
+        for name, value, allowed in (
+            ("estimator", self.estimator, ESTIMATORS),
+            ("baseline", self.baseline, BASELINES),
+            ("reward", self.reward, REWARDS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+
+
+@dataclass
+class TrainLog:
+    """Per step: answers sampled so far, the batch's mean outcome, and `evaluate`'s figure."""
+
+    trajectories: list[int] = field(default_factory=list)
+    batch_success: list[float] = field(default_factory=list)
+    evaluated: list[tuple[int, float]] = field(default_factory=list)  # (trajectories, value)
+
+
+def train(
+    model: lm.TinyLM,
+    task: Task,
+    steps: int,
+    config: RLConfig,
+    seed: int = 0,
+    evaluate=None,
+    eval_every: int = 10,
+) -> TrainLog:
+    """REINFORCE on `task` for `steps` steps; the model is updated in place.
+
+    Each step samples `groups * group_size` answers, weights their scores by `weights`, and
+    takes one Adam step on `surrogate_loss`. `evaluate(model) -> float`, if given, is called
+    before the first step and every `eval_every` steps, and once at the end.
+    """
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    reference = copy.deepcopy(model).requires_grad_(False) if config.kl_coef else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    log = TrainLog()
+    sampled = 0
+    for step in range(steps):
+        if evaluate is not None and step % eval_every == 0:
+            log.evaluated.append((sampled, evaluate(model)))
+        batch = sample_batch(
+            model, task, config.groups, config.group_size, rng, generator, config.temperature
+        )
+        r = rewards(task, batch.prompts, batch.answers, config.reward)
+        c = weights(r, config.group_size, config.estimator, config.baseline)
+        loss = surrogate_loss(model, batch, c, reference, config.kl_coef)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        sampled += len(batch.answers)
+        log.trajectories.append(sampled)
+        log.batch_success.append(float(task.outcome(batch.prompts, batch.answers).mean()))
+    if evaluate is not None:
+        log.evaluated.append((sampled, evaluate(model)))
+    return log

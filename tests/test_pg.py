@@ -1,0 +1,126 @@
+"""REINFORCE weights, per-sample gradients against backward passes, exact gradients."""
+
+import numpy as np
+import pytest
+import torch
+
+from straw import lm, pg
+from straw.tokens import CombinationLock, DigitSum, RunningSum
+
+
+def small_model(task, seed=0):
+    return lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, seed=seed))
+
+
+def test_weights_single_multi_and_baselines():
+    r = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    single = pg.weights(r, 2, "single")
+    assert single.tolist() == [[2, 2, 2], [1, 1, 1], [1, 1, 1], [3, 3, 3]]
+    multi = pg.weights(r, 2, "multi")
+    assert multi.tolist() == [[2, 1, 1], [1, 1, 1], [1, 1, 0], [3, 2, 1]]
+    # Leave-one-out in groups of two: subtract the other answer's weight, position by position.
+    assert pg.weights(r, 2, "single", "rloo").tolist() == [[1] * 3, [-1] * 3, [-2] * 3, [2] * 3]
+    assert pg.weights(r, 2, "multi", "rloo").tolist() == [
+        [1, 0, 0],
+        [-1, 0, 0],
+        [-2, -1, -1],
+        [2, 1, 1],
+    ]
+    grpo = pg.weights(r, 4, "single", "grpo")
+    assert grpo[:, 0].mean() == pytest.approx(0) and grpo[:, 0].std() == pytest.approx(1, 1e-5)
+    # An all-equal group has nothing to learn from: zero weights, not NaN.
+    assert (pg.weights(np.ones((3, 2)), 3, "multi", "grpo") == 0).all()
+
+
+def test_terminal_reward_makes_single_and_multi_equal_for_every_baseline():
+    r = pg.rewards(
+        CombinationLock(3, 4, secret=(0, 1, 2, 0)),
+        np.zeros((4, 0)),
+        [[0, 1, 2, 0], [0, 1, 2, 1], [0, 0, 0, 0], [0, 1, 2, 0]],
+    )
+    for baseline in pg.BASELINES:
+        single = pg.weights(r, 4, "single", baseline)
+        assert np.array_equal(single, pg.weights(r, 4, "multi", baseline))
+
+
+def test_bad_configuration_is_refused():
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        pg.weights(np.zeros((2, 2)), 2, "double")
+    with pytest.raises(ValueError, match="groups of 3"):
+        pg.weights(np.zeros((4, 2)), 3)
+    with pytest.raises(ValueError, match="at least 2 answers"):
+        pg.weights(np.zeros((4, 2)), 1, baseline="rloo")
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        pg.RLConfig(baseline="ppo")
+    with pytest.raises(ValueError, match="MAX_SEQUENCES"):
+        pg.exact_gradient(small_model(CombinationLock(4096, 2)), CombinationLock(4096, 2))
+
+
+def test_vectorised_per_sample_gradients_equal_backward_passes():
+    task = RunningSum(4, 3)
+    model = small_model(task)
+    rng = np.random.default_rng(0)
+    batch = pg.sample_batch(model, task, 3, 2, rng, torch.Generator().manual_seed(0))
+    c = rng.normal(size=(6, 3))
+    fast = pg.per_sample_gradients(model, batch.prompts, batch.answers, c, chunk_size=4)
+    slow = pg.per_sample_gradients_loop(model, batch.prompts, batch.answers, c)
+    assert fast.shape == (6, model.num_parameters())
+    assert torch.allclose(fast, slow, atol=1e-5)
+    # The batch mean of g(y) is minus the gradient of the surrogate loss.
+    model.zero_grad()
+    pg.surrogate_loss(model, batch, c).backward()
+    assert torch.allclose(fast.mean(dim=0), -pg.flat_gradient(model), atol=1e-5)
+
+
+def test_exact_gradient_matches_enumerated_estimator_mean():
+    task = DigitSum(3, 3, 4)
+    model = small_model(task, seed=1)
+    value, gradient = pg.exact_gradient(model, task)
+    answers = task.all_answers()
+    prompts = np.zeros((len(answers), 0), dtype=np.int64)
+    with torch.no_grad():
+        p = pg.answer_probabilities(model, task, (), answers)
+    assert p.sum().item() == pytest.approx(1, abs=1e-5)
+    outcome = task.outcome(prompts, answers)
+    assert value == pytest.approx(float(p.double() @ torch.as_tensor(outcome)), rel=1e-5)
+    assert pg.success_probability(model, task) == pytest.approx(value, rel=1e-5)
+    # E[R grad log p] summed exactly over all 27 answers is the same gradient.
+    grads = pg.per_sample_gradients(
+        model, prompts, answers, pg.weights(pg.rewards(task, prompts, answers), 1, "single")
+    )
+    mean = (p[:, None] * grads).sum(dim=0)
+    assert torch.allclose(mean, gradient.float(), atol=1e-6)
+    stats = pg.gradient_stats(grads, gradient)
+    assert -1 <= stats.cosine <= 1 and stats.trace > 0 and stats.noise_scale > 0
+
+
+def test_reinforce_with_rloo_opens_a_short_lock_and_kl_holds_it_back():
+    task = CombinationLock(3, 3, secret=(2, 0, 1))
+
+    def success_after(kl_coef):
+        model = small_model(task)
+        config = pg.RLConfig(baseline="rloo", group_size=16, lr=3e-2, kl_coef=kl_coef)
+        log = pg.train(model, task, 20, config, seed=0, evaluate=success, eval_every=20)
+        assert log.trajectories[-1] == 20 * 16
+        (_, before), (_, after) = log.evaluated
+        assert before == pytest.approx(1 / 27, abs=0.01)
+        return after
+
+    def success(model):
+        return pg.success_probability(model, task)
+
+    assert success_after(0.01) > 0.5
+    assert success_after(3.0) < 0.1  # a strong penalty keeps the model near where it began
+
+
+def test_kl_penalty_is_zero_at_the_reference():
+    task = CombinationLock(4, 3)
+    model = small_model(task)
+    batch = pg.sample_batch(model, task, 1, 8, np.random.default_rng(0), torch.Generator())
+    c = np.ones((8, 3))
+    plain = pg.surrogate_loss(model, batch, c)
+    assert pg.surrogate_loss(model, batch, c, model, kl_coef=5.0).item() == pytest.approx(
+        plain.item()
+    )
+    with pytest.raises(ValueError, match="reference model"):
+        pg.surrogate_loss(model, batch, c, None, kl_coef=1.0)
