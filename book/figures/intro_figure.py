@@ -1,0 +1,137 @@
+"""The home page's figure: a target for every move against one reward for a whole answer.
+
+    .venv/bin/python book/figures/intro_figure.py   # writes book/figures/intro_figure.svg
+
+Top: one game of tic-tac-toe, lost by O. Before every move, of either player, a search (UCT with
+random rollouts, `straw.mcts`) from the position gives a distribution over the squares: the
+target the learner is trained to imitate at that move. The exact solver (`straw.solver`) says
+which moves were mistakes; the search's favourite is checked against it. Bottom: one sampled
+answer of a policy over tokens, scored pass/fail at the end; the weight each token's score gets
+in the REINFORCE gradient (`straw.estimators`) is that one reward, whichever token earned it.
+Every number drawn is computed here, and the script fails if the figure would say otherwise.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from straw import estimators, mcts, solver  # noqa: E402
+from straw.games import TicTacToe  # noqa: E402
+
+OUT = Path(__file__).with_suffix(".svg")
+GAME = [4, 1, 0, 8, 6, 2, 3]  # O's reply on an edge (square 1) loses to the fork at square 6
+SIMULATIONS = 3000
+ANSWER_LENGTH = 8
+
+
+def search_targets(moves: list[int]) -> list[tuple[TicTacToe, np.ndarray, set[int]]]:
+    """For each position before a move: the state, the search's visit distribution, and the
+    solver's optimal moves."""
+    state, rows = TicTacToe(), []
+    for move in moves:
+        tree = mcts.Tree(state, mcts.SearchConfig(rule=mcts.UCT(), seed=0))
+        mcts.run(tree, mcts.rollout_evaluator(seed=0), SIMULATIONS)
+        values = solver.action_values(state)
+        best = max(values.values())
+        rows.append((state, tree.improved_policy(), {a for a, v in values.items() if v == best}))
+        state = state.play(move)
+    assert state.is_terminal() and state.winner() == 1, "the drawn game must be won by X"
+    return rows
+
+
+def draw_board(ax, state: TicTacToe, target: np.ndarray, played: int, optimal: set[int]):
+    ax.imshow(target.reshape(3, 3), cmap="Blues", vmin=0, vmax=1)
+    for square in range(9):
+        row, col = divmod(square, 3)
+        mark = {1: "X", -1: "O"}.get(state.board[square])
+        if mark:
+            ax.text(col, row, mark, ha="center", va="center", fontsize=13, weight="bold")
+        elif target[square] >= 0.05:
+            color = "white" if target[square] > 0.6 else "black"
+            ax.text(
+                col, row, f"{target[square]:.0%}", ha="center", va="center", fontsize=7, c=color
+            )
+    row, col = divmod(played, 3)
+    color = "tab:green" if played in optimal else "tab:red"
+    ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, lw=2.5, ec=color))
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def sampled_answer() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One answer of a 3-token per-position policy, its per-token rewards (pass/fail at the
+    end), and the weight c_t of each token's score in single-step and multi-step REINFORCE."""
+    policy = estimators.per_position(np.zeros((ANSWER_LENGTH, 3)))
+    answer = estimators.sample_sequences(policy, 1, np.random.default_rng(3))
+    passed = np.array([1.0])
+    rewards = estimators.terminal_reward(passed, ANSWER_LENGTH)
+    single = estimators.single_step_weights(rewards)
+    multi = estimators.multi_step_weights(rewards)
+    assert np.array_equal(single, multi) and np.all(single == passed[0])
+    return answer[0], rewards[0], single[0]
+
+
+def main() -> None:
+    targets = search_targets(GAME)
+    mistakes = [i for i, (_, _, optimal) in enumerate(targets) if GAME[i] not in optimal]
+    assert mistakes == [1], f"the game's only mistake should be O's first move, not {mistakes}"
+    corners = [0, 2, 6, 8]  # the answers to a centre opening that do not lose
+    assert targets[1][1][corners].sum() > 0.5, "at O's mistake the search favours the corners"
+    favourites = [int(np.argmax(target)) for _, target, _ in targets]
+    assert all(fav in optimal for fav, (_, _, optimal) in zip(favourites, targets, strict=True))
+
+    fig = plt.figure(figsize=(8.5, 4.2))
+    top = fig.add_gridspec(1, len(GAME), left=0.03, right=0.97, top=0.80, bottom=0.45)
+    for i, (state, target, optimal) in enumerate(targets):
+        ax = fig.add_subplot(top[0, i])
+        draw_board(ax, state, target, GAME[i], optimal)
+        player = "X" if state.to_play == 1 else "O"
+        ax.set_title(f"move {i + 1}: {player}", fontsize=9)
+    fig.text(
+        0.5,
+        0.93,
+        "Search: a target distribution for every move, even in the game O lost",
+        ha="center",
+        fontsize=10,
+        weight="bold",
+    )
+    fig.text(
+        0.5,
+        0.86,
+        f"shade = share of {SIMULATIONS} UCT simulations; box = move played "
+        "(green: as good as any, red: the mistake, by the exact solver)",
+        ha="center",
+        fontsize=8,
+    )
+
+    answer, rewards, weights = sampled_answer()
+    ax = fig.add_axes([0.12, 0.05, 0.76, 0.25])
+    for t, token in enumerate(answer):
+        ax.add_patch(plt.Rectangle((t, 1), 0.9, 0.8, fc="whitesmoke", ec="gray"))
+        ax.text(t + 0.45, 1.4, "abc"[token], ha="center", va="center", family="monospace")
+        ax.text(t + 0.45, 0.55, f"{rewards[t]:g}", ha="center", va="center", fontsize=9)
+        ax.text(t + 0.45, 0.05, f"{weights[t]:g}", ha="center", va="center", fontsize=9)
+    for y, label in [(1.4, "token $y_t$"), (0.55, "reward $r_t$"), (0.05, "weight $c_t$")]:
+        ax.text(-0.2, y, label, ha="right", va="center", fontsize=9)
+    ax.set_xlim(-0.1, ANSWER_LENGTH)
+    ax.set_ylim(-0.25, 1.85)
+    ax.axis("off")
+    fig.text(
+        0.5,
+        0.36,
+        "Policy gradient: one pass/fail reward for a whole answer, the same weight on every token",
+        ha="center",
+        fontsize=10,
+        weight="bold",
+    )
+    fig.savefig(OUT, metadata={"Date": None})
+    print(f"wrote {OUT.name}")
+
+
+if __name__ == "__main__":
+    plt.rcParams["svg.hashsalt"] = "intro_figure"
+    main()
