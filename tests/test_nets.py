@@ -1,6 +1,8 @@
 """The policy-value network: input planes drawn as boards, the eight symmetries, files."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -140,3 +142,28 @@ def test_bad_configs_are_refused():
         NetConfig(size=1)
     with pytest.raises(ValueError, match="positive widths"):
         NetConfig(channels=0)
+
+
+def test_the_evaluator_refuses_another_board_size(net):
+    with pytest.raises(ValueError, match="plays 5x5 Go, not 7x"):
+        evaluator(net)([Position(7)])
+
+
+def test_gtp_plays_with_a_checkpoint_and_refuses_one_for_another_board(net, tmp_path):
+    path = tmp_path / "net.safetensors"
+    save_network(net, path)
+    command = [sys.executable, "-m", "straw", "gtp", "--simulations", "8", "--checkpoint", path]
+    played = subprocess.run(
+        [*command, "--size", "5", "--komi", "0"],
+        input="genmove b\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert played.returncode == 0
+    reply = played.stdout.split("\n")[0]
+    assert reply.startswith("= ") and parse_point(reply[2:], 5) in range(26)
+    refused = subprocess.run(
+        [*command, "--size", "7"], input="", capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode == 1 and "a network for 5x5 Go, not 7x7" in refused.stderr

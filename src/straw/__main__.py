@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="allow suicide of several stones, as Tromp-Taylor does (GNU Go and CGOS forbid it)",
     )
+    gtp.add_argument("--checkpoint", help="play with this trained network (.safetensors)")
     gtp.set_defaults(run=run_gtp)
 
     argv = sys.argv[1:] if argv is None else argv
@@ -58,10 +59,21 @@ def run_gtp(args: argparse.Namespace) -> int:
 
 
 def default_player(args: argparse.Namespace):
-    """The pure Monte Carlo tree search player of `straw.arena`."""
+    """The pure Monte Carlo tree search player of `straw.arena`, or with `--checkpoint` the
+    AlphaZero player: the same search with PUCT, guided by the trained network."""
     from straw.arena import MCTSPlayer
 
-    return MCTSPlayer(args.simulations, seed=args.seed, suicide_allowed=args.suicide_allowed)
+    if getattr(args, "checkpoint", None) is None:  # a Namespace from before --checkpoint
+        return MCTSPlayer(args.simulations, seed=args.seed, suicide_allowed=args.suicide_allowed)
+    from straw.mcts import PUCT, SearchConfig
+    from straw.nets import evaluator, load_network
+
+    try:
+        net, _ = load_network(args.checkpoint, size=args.size)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    config = SearchConfig(rule=PUCT(), seed=args.seed)
+    return MCTSPlayer(args.simulations, evaluator(net), args.seed, config, args.suicide_allowed)
 
 
 def board_size(text: str) -> int:

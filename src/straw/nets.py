@@ -150,7 +150,11 @@ def evaluator(net: PolicyValueNet):
     softmax of the policy logits over all actions (the search masks illegal ones), values are for
     the player to move."""
 
+    size = net.config.size
+
     def evaluate(positions):
+        if positions[0].size != size:
+            raise ValueError(f"this network plays {size}x{size} Go, not {positions[0].size}x")
         net.eval()
         with torch.inference_mode():
             logits, values = net(torch.from_numpy(encode(positions)))
