@@ -151,29 +151,33 @@ def surrogate_loss(
 
 
 def per_sample_gradients(
-    model: lm.TinyLM, prompts, answers, c, chunk_size: int | None = 64
+    model: lm.TinyLM, prompts, answers, c, chunk_size: int | None = 256
 ) -> torch.Tensor:
     """g(y_i) = sum_t c_it grad log pi(y_it | x_i, y_i,<t) for every row i, shape (n, D).
 
     One vectorised call: `torch.func.vmap` over `torch.func.grad` of a single answer's
-    weighted log-probability, `chunk_size` rows at a time. D counts every parameter, in the
-    order of `model.named_parameters()` (as `flat_gradient`).
+    weighted log-probability, `chunk_size` rows at a time. The parameters enter as one flat
+    vector (split into views of their shapes inside), so the gradients come out flat, in the
+    order of `model.parameters()` (as `flat_gradient`), with no copy to gather them.
     """
     inputs = lm.model_inputs(model, prompts, answers)
     targets = lm.as_tokens(model, answers, "answers")
     c = torch.as_tensor(np.asarray(c), dtype=torch.float32, device=inputs.device)
-    params = {name: p.detach() for name, p in model.named_parameters()}
+    names, shapes = zip(*((name, p.shape) for name, p in model.named_parameters()), strict=True)
+    sizes = [shape.numel() for shape in shapes]
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
     buffers = dict(model.named_buffers())
     start = inputs.shape[1] - targets.shape[1]
 
-    def weighted_log_prob(params, row, target, weight):
+    def weighted_log_prob(flat, row, target, weight):
+        pieces = flat.split(sizes)
+        params = {name: x.view(shape) for name, x, shape in zip(names, pieces, shapes, strict=True)}
         logits = functional_call(model, (params, buffers), (row[None],))[0, start:]
         log_probs = torch.log_softmax(logits, dim=-1).gather(-1, target[:, None])[:, 0]
         return (weight * log_probs).sum()
 
     per_row = vmap(grad(weighted_log_prob), in_dims=(None, 0, 0, 0), chunk_size=chunk_size)
-    grads = per_row(params, inputs, targets, c)
-    return torch.cat([grads[name].reshape(len(inputs), -1) for name in params], dim=1)
+    return per_row(flat, inputs, targets, c)
 
 
 def per_sample_gradients_loop(model: lm.TinyLM, prompts, answers, c) -> torch.Tensor:
