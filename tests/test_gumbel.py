@@ -1,33 +1,11 @@
 """Gumbel root search: the halving schedule, completed Q-values, and the target it trains on."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
+from test_mcts import Nim  # take 1-3 stones, the last stone wins
 
 from straw import gumbel, mcts
 from straw.tokens import CombinationLock
-
-
-@dataclass(frozen=True)
-class Nim:
-    """Take 1, 2 or 3 stones (actions 0, 1, 2); whoever takes the last stone wins."""
-
-    stones: int
-    to_play: int = 1
-    num_actions: int = 3
-
-    def legal_actions(self):
-        return [a for a in range(3) if a + 1 <= self.stones]
-
-    def play(self, action):
-        return Nim(self.stones - (action + 1), -self.to_play)
-
-    def is_terminal(self):
-        return self.stones == 0
-
-    def outcome(self):
-        return -self.to_play
 
 
 def peaked_prior(vocab, favourite, mass):

@@ -17,12 +17,12 @@ planning with Gumbel", replace the root of the search by three steps:
 
 The target of step 3 keeps the prior wherever the search learned nothing, and moves mass towards
 actions the search found better than the state's value: it improves on the prior whenever the
-values are right (the paper's Theorem 1), however few actions were visited.
+values are right (as the paper proves), however few actions were visited.
 
 `GumbelTree` is a `straw.mcts.Tree` whose root is chosen this way; below the root it walks by the
-tree's ordinary rule (PUCT by default; the paper also replaces that, its Section 5, which we do
-not). It runs with `straw.mcts.run` and `run_batched` unchanged, so the same evaluate function,
-the same games and the same count of evaluations serve both searches.
+tree's ordinary rule (PUCT by default; the paper replaces that too, with a rule for non-root
+nodes that we do not implement). It runs with `straw.mcts.run` and `run_batched` unchanged, so
+the same evaluate function, the same games and the same count of evaluations serve both searches.
 """
 
 from __future__ import annotations
@@ -136,16 +136,7 @@ class GumbelTree(mcts.Tree):
         node = self.root.children[action]
         if node.state is None:
             node.state = self.root.state.play(action)
-        path = [self.root, node]
-        while node.expanded:  # below the root: the ordinary selection rule
-            actions, scores = self.config.rule.scores(node)
-            best = actions[int(np.argmax(scores))]
-            child = node.children[best]
-            if child.state is None:
-                child.state = node.state.play(best)
-            path.append(child)
-            node = child
-        return path
+        return self.descend([self.root, node])  # below the root: the ordinary rule
 
     def expand_and_backup(self, path, prior, value):
         if path[-1] is self.root and not self.root.expanded:

@@ -113,8 +113,12 @@ class Tree:
 
     def select_leaf(self) -> list[Node]:
         """Walk from the root by the selection rule to a node that is not expanded."""
-        path = [self.root]
-        node = self.root
+        return self.descend([self.root])
+
+    def descend(self, path: list[Node]) -> list[Node]:
+        """Extend `path` by the selection rule until it ends at a node that is not expanded
+        (a search with its own rule at the root, `straw.gumbel`, walks on from there)."""
+        node = path[-1]
         while node.expanded:
             actions, scores = self.config.rule.scores(node)
             best = actions[int(np.argmax(scores))]
