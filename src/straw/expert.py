@@ -128,10 +128,8 @@ def distil(
     """`steps` gradient steps on the cross-entropy -sum_a target(a) log pi(a | prefix), averaged
     over every position of every answer; returns the last loss."""
     target = torch.as_tensor(targets, dtype=torch.float32)
-    inputs = lm.model_inputs(model, prompts, answers)
-    start = inputs.shape[1] - answers.shape[1]
     for _ in range(steps):
-        log_probs = torch.log_softmax(model(inputs)[:, start:], dim=-1)
+        log_probs = lm.next_token_log_probs(model, prompts, answers)
         loss = -(target * log_probs).sum(dim=-1).mean()
         optimizer.zero_grad()
         loss.backward()
