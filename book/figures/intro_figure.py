@@ -9,6 +9,7 @@ which moves were mistakes; the search's favourite is checked against it. Bottom:
 answer of a policy over tokens, scored pass/fail at the end; the weight each token's score gets
 in the REINFORCE gradient (`straw.estimators`) is that one reward, whichever token earned it.
 Every number drawn is computed here, and the script fails if the figure would say otherwise.
+The browser test redraws it and fails if the committed SVG differs.
 """
 
 from pathlib import Path
@@ -75,7 +76,8 @@ def sampled_answer() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return answer[0], rewards[0], single[0]
 
 
-def main() -> None:
+def draw(path: Path) -> None:
+    """Compute everything the figure shows, check what the caption says, and save it as SVG."""
     targets = search_targets(GAME)
     mistakes = [i for i, (_, _, optimal) in enumerate(targets) if GAME[i] not in optimal]
     assert mistakes == [1], f"the game's only mistake should be O's first move, not {mistakes}"
@@ -84,6 +86,8 @@ def main() -> None:
     favourites = [int(np.argmax(target)) for _, target, _ in targets]
     assert all(fav in optimal for fav, (_, _, optimal) in zip(favourites, targets, strict=True))
 
+    # No date and fixed element ids: the same code draws the same file, byte for byte.
+    plt.rcParams["svg.hashsalt"] = "intro_figure"
     fig = plt.figure(figsize=(8.5, 4.2))
     top = fig.add_gridspec(1, len(GAME), left=0.03, right=0.97, top=0.80, bottom=0.45)
     for i, (state, target, optimal) in enumerate(targets):
@@ -128,10 +132,10 @@ def main() -> None:
         fontsize=10,
         weight="bold",
     )
-    fig.savefig(OUT, metadata={"Date": None})
-    print(f"wrote {OUT.name}")
+    fig.savefig(path, metadata={"Date": None})
+    plt.close(fig)
 
 
 if __name__ == "__main__":
-    plt.rcParams["svg.hashsalt"] = "intro_figure"
-    main()
+    draw(OUT)
+    print(f"wrote {OUT.name}")

@@ -16,6 +16,7 @@ page and of the first chapter are left in _build/screenshots/ for review.
 
 import functools
 import http.server
+import importlib.util
 import json
 import os
 import re
@@ -150,27 +151,26 @@ def open_page(browser: Browser, base_url: str, path: str, visit: Visit) -> Page:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
 
-    def route(route):
+    def only_loopback(route):
         if route.request.url.startswith(base_url):
             route.continue_()
         else:
             visit.outside_requests.append(route.request.url)
             route.abort()
 
-    context.route("**/*", route)
+    def on_console(message):
+        if message.type == "error":
+            visit.console_errors.append(message.text)
+
+    def on_response(response):
+        if response.status >= 400:
+            visit.bad_responses.append(f"{response.status} {response.url}")
+
+    context.route("**/*", only_loopback)
     page = context.new_page()
-    page.on(
-        "console",
-        lambda message: message.type == "error" and visit.console_errors.append(message.text),
-    )
+    page.on("console", on_console)
     page.on("pageerror", lambda error: visit.console_errors.append(f"uncaught: {error}"))
-    page.on(
-        "response",
-        lambda response: (
-            response.status >= 400
-            and visit.bad_responses.append(f"{response.status} {response.url}")
-        ),
-    )
+    page.on("response", on_response)
     page.goto(base_url + path, wait_until="load")
     return page
 
@@ -357,6 +357,20 @@ def test_home_page_links_every_toc_page(visits, base_url):
     unreachable = [entry.html for entry in PAGES[1:] if base_url + entry.html not in linked]
     assert unreachable == [], f"the home page has no link to {unreachable}"
     assert NOTEBOOKS, "_toc.yml lists no notebook chapter"
+
+
+def test_home_page_figure_is_what_the_code_draws(tmp_path):
+    """The committed figure of the home page, redrawn from the package, byte for byte."""
+    script = ROOT / "book" / "figures" / "intro_figure.py"
+    spec = importlib.util.spec_from_file_location("intro_figure", script)
+    intro_figure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(intro_figure)
+    intro_figure.draw(tmp_path / "intro_figure.svg")
+    redrawn = (tmp_path / "intro_figure.svg").read_bytes()
+    assert redrawn == script.with_suffix(".svg").read_bytes(), (
+        "book/figures/intro_figure.svg is out of date: run .venv/bin/python "
+        "book/figures/intro_figure.py and commit the SVG"
+    )
 
 
 # -- Search and screenshots ----------------------------------------------------------------------
