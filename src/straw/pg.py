@@ -42,6 +42,7 @@ from straw.tokens import Task
 ESTIMATORS = ("single", "multi")
 BASELINES = ("none", "rloo", "grpo")
 REWARDS = ("outcome", "process")
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 GRPO_EPS = 1e-6  # added to the group's standard deviation, so an all-equal group gives zeros
 
 
@@ -295,6 +296,7 @@ class RLConfig:
     group_size: int = 8  # answers per prompt
     groups: int = 1  # prompts per step
     lr: float = 1e-3
+    optimizer: str = "adam"  # "adam" or "sgd" (plain gradient ascent: the step is lr * g)
     kl_coef: float = 0.0  # KL penalty to the model as it was when training started
     temperature: float = 1.0
 
@@ -303,6 +305,7 @@ class RLConfig:
             ("estimator", self.estimator, ESTIMATORS),
             ("baseline", self.baseline, BASELINES),
             ("reward", self.reward, REWARDS),
+            ("optimizer", self.optimizer, OPTIMIZERS),
         ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
@@ -329,13 +332,13 @@ def train(
     """REINFORCE on `task` for `steps` steps; the model is updated in place.
 
     Each step samples `groups * group_size` answers, weights their scores by `weights`, and
-    takes one Adam step on `surrogate_loss`. `evaluate(model) -> float`, if given, is called
-    before the first step and every `eval_every` steps, and once at the end.
+    takes one optimizer step (Adam or plain SGD) on `surrogate_loss`. `evaluate(model) ->
+    float`, if given, is called before the first step, every `eval_every` steps, and at the end.
     """
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     reference = copy.deepcopy(model).requires_grad_(False) if config.kl_coef else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.lr)
     log = TrainLog()
     sampled = 0
     for step in range(steps):
