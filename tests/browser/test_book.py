@@ -64,6 +64,9 @@ def toc_pages() -> list[TocPage]:
         for entry in entries:
             if "file" in entry:
                 names.append(entry["file"])
+            if "glob" in entry:  # Sphinx's order for a glob: sorted document names
+                found = {path.with_suffix("") for path in ROOT.glob(entry["glob"] + ".*")}
+                names.extend(sorted(path.relative_to(ROOT).as_posix() for path in found))
             walk(entry.get("sections", []))
 
     for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
