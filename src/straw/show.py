@@ -21,7 +21,7 @@ from pygments.lexers import PythonLexer
 
 @dataclass(frozen=True)
 class Source:
-    """Source code with the place it comes from, e.g. `straw/estimators.py, lines 10-20`."""
+    """Source code with the place it comes from, e.g. `straw/estimators.py: reward_to_go`."""
 
     code: str
     where: str
@@ -40,16 +40,19 @@ class Source:
 
 
 def source(obj) -> Source:
-    """The source of a function, class or module of the package, ready to display."""
-    lines, first = inspect.getsourcelines(obj)
+    """The source of a function, class or module of the package, ready to display.
+
+    The caption names the file and the object (`straw/mcts.py: PUCT`), not line numbers, so a
+    chapter's output changes only when the code it shows does.
+    """
+    code = inspect.getsource(obj)
     path = Path(inspect.getsourcefile(obj))
     # Name the file from the package root (straw/...), not from wherever it is installed.
     parts = path.parts
     where = "/".join(parts[len(parts) - 1 - parts[::-1].index("straw") :])
-    if first == 0:  # a module: getsourcelines counts from 0
-        first = 1
-    span = f"lines {first}-{first + len(lines) - 1}"
-    return Source("".join(lines).rstrip("\n"), f"{where}, {span}")
+    if not inspect.ismodule(obj):
+        where = f"{where}: {obj.__qualname__}"
+    return Source(code.rstrip("\n"), where)
 
 
 @dataclass(frozen=True)
