@@ -72,3 +72,29 @@ def test_bad_arguments_are_refused():
         )
     with pytest.raises(ValueError, match="at least 2 simulations"):
         expert.expert_iteration(model, task, 1, 1, simulations=1)
+
+
+def test_a_value_head_replaces_rollouts_and_only_finished_answers_call_the_verifier():
+    task = CombinationLock(vocab=5, length=1, seed=0)
+    with pytest.raises(ValueError, match="no value head"):
+        expert.value_head_evaluator(tiny_model(task))
+    torch.manual_seed(0)
+    model = lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, value_head=True))
+    counter = expert.Counter()
+    prompts = task.sample_prompts(3, np.random.default_rng(0))
+    expert.search_targets(
+        model, task, prompts, 5, "puct", np.random.default_rng(0), counter, values="value_head"
+    )
+    assert counter.calls == 3 * 4  # the root is valued by the head; the 4 others are answers
+
+
+def test_the_value_head_reads_the_position_after_the_prefix():
+    task = CombinationLock(vocab=6, length=3, seed=0)
+    torch.manual_seed(0)
+    model = lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, value_head=True))
+    state = task.game().play(2).play(5)
+    _, values = expert.value_head_evaluator(model)([state])
+    full = lm.model_inputs(model, np.zeros((1, 0), dtype=np.int64), np.array([[2, 5, 1]]))
+    with torch.no_grad():
+        expected = torch.sigmoid(model.value(full)[0, 2]).item()  # BOS, 2, 5: after two tokens
+    assert abs(values[0] - expected) < 1e-6

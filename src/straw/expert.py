@@ -10,10 +10,13 @@ language model in place of the policy network and a token task in place of Go:
         distil: a few gradient steps on the cross-entropy between the model's next-token
             distribution and the search's target, at every position searched
 
-Every simulation costs one verifier call: a leaf inside the answer is valued by one completion
-that the verifier judges, and a leaf at the end of the answer is judged directly. `Log` counts
-them, so the loop can be compared with policy-gradient RL (`straw.pg`), whose every sampled
-answer is one verifier call, at an equal number of calls.
+With rollout values every simulation costs one verifier call: a leaf inside the answer is valued
+by one completion that the verifier judges, and a leaf at the end of the answer is judged
+directly. With a learned value head (`value_head_evaluator`, AlphaZero's value network) only the
+leaves at the end of an answer call the verifier, and the head learns from the outcome of every
+answer written, one call each. `Log` counts them all, so the loop can be compared with
+policy-gradient RL (`straw.pg`), whose every sampled answer is one verifier call, at an equal
+number of calls.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from straw import gumbel, lm, mcts
 from straw.tokens import Task, TokenGame
 
 SEARCHES = ("puct", "gumbel")
+VALUES = ("rollout", "value_head")
 
 
 @dataclass
@@ -69,6 +73,27 @@ def model_evaluator(
     return evaluate
 
 
+def value_head_evaluator(model: lm.TinyLM) -> Callable[[list[TokenGame]], tuple]:
+    """evaluate(states) -> (priors, values): the model's next-token probabilities, and its value
+    head's estimate of the success probability, sigmoid(v), after the prefix. No verifier call."""
+    if model.value_head is None:
+        raise ValueError("this model has no value head: build it with value_head=True")
+
+    def evaluate(states):
+        task = states[0].task
+        prompts = np.array([s.prompt for s in states], dtype=np.int64).reshape(len(states), -1)
+        prefixes = [list(s.prefix) for s in states]
+        priors = lm.next_token_probs(model, prompts, prefixes)
+        # attention is causal: the tokens padded after a prefix do not change its value
+        padded = np.array([p + [0] * (task.length - len(p)) for p in prefixes], dtype=np.int64)
+        with torch.no_grad():
+            logits = model.value(lm.model_inputs(model, prompts, padded))
+        where = prompts.shape[1] + np.array([len(p) for p in prefixes])
+        return priors, torch.sigmoid(logits[np.arange(len(states)), where]).double().numpy()
+
+    return evaluate
+
+
 @dataclass
 class Log:
     """Per iteration: verifier calls so far (search and rollouts), and `evaluate`'s figure."""
@@ -86,13 +111,26 @@ def search_targets(
     rng: np.random.Generator,
     counter: Counter,
     seed: int = 0,
+    values: str = "rollout",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Write one answer to each prompt, searching before every token; returns the answers
     (n, T) and the search's target at every position (n, T, V). All answers' searches run side
     by side (`mcts.run_batched`), so the model sees one batch per simulation."""
     if search not in SEARCHES:
         raise ValueError(f"search must be one of {SEARCHES}; got {search!r}")
-    evaluate = model_evaluator(model, rng, counter)
+    if values not in VALUES:
+        raise ValueError(f"values must be one of {VALUES}; got {values!r}")
+    if values == "rollout":
+        evaluate = model_evaluator(model, rng, counter)
+    else:
+        evaluate = value_head_evaluator(model)
+    evaluated = 0
+
+    def counting(states):
+        nonlocal evaluated
+        evaluated += len(states)
+        return evaluate(states)
+
     states = [task.game(prompt) for prompt in prompts]
     targets = np.zeros((len(prompts), task.length, task.vocab))
     for t in range(task.length):
@@ -103,10 +141,11 @@ def search_targets(
             trees = [
                 gumbel.GumbelTree(s, simulations, c) for s, c in zip(states, configs, strict=True)
             ]
-        before = counter.calls
-        mcts.run_batched(trees, evaluate, simulations)
-        # a simulation that ends at a finished answer asks the verifier directly
-        counter.calls += simulations * len(trees) - (counter.calls - before)
+        evaluated = 0
+        mcts.run_batched(trees, counting, simulations)
+        # every simulation that does not end at a leaf to evaluate ends at a finished answer,
+        # which the verifier judges directly
+        counter.calls += simulations * len(trees) - evaluated
         for i, tree in enumerate(trees):
             targets[i, t] = tree.improved_policy()
             if search == "puct":  # play as AlphaZero explores: sample from the visit counts
@@ -124,13 +163,20 @@ def distil(
     answers: np.ndarray,
     targets: np.ndarray,
     steps: int,
+    outcomes: np.ndarray | None = None,
 ) -> float:
     """`steps` gradient steps on the cross-entropy -sum_a target(a) log pi(a | prefix), averaged
-    over every position of every answer; returns the last loss."""
+    over every position of every answer; returns the last loss. Given the answers' `outcomes`,
+    the value head also learns, by logistic regression, to predict them from every prefix."""
     target = torch.as_tensor(targets, dtype=torch.float32)
     for _ in range(steps):
         log_probs = lm.next_token_log_probs(model, prompts, answers)
         loss = -(target * log_probs).sum(dim=-1).mean()
+        if outcomes is not None:
+            start = np.asarray(prompts).reshape(len(answers), -1).shape[1]
+            logits = model.value(lm.model_inputs(model, prompts, answers))[:, start:]
+            outcome = torch.as_tensor(outcomes, dtype=logits.dtype)[:, None].expand_as(logits)
+            loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(logits, outcome)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -148,8 +194,11 @@ def expert_iteration(
     distil_steps: int = 4,
     seed: int = 0,
     evaluate: Callable[[lm.TinyLM], float] | None = None,
+    values: str = "rollout",
 ) -> Log:
     """Alternate search and distillation `iterations` times; the model is updated in place.
+    `values` is "rollout" (the verifier judges one sampled completion per leaf) or "value_head"
+    (the model's own estimate, trained on the outcomes of the answers written).
     `evaluate(model)`, if given, is recorded before the first iteration and after each."""
     if simulations < 2:
         raise ValueError(
@@ -164,9 +213,13 @@ def expert_iteration(
     for iteration in range(iterations):
         prompts = task.sample_prompts(answers_per_iteration, rng)
         answers, targets = search_targets(
-            model, task, prompts, simulations, search, rng, counter, seed + 7919 * iteration
+            model, task, prompts, simulations, search, rng, counter, seed + 7919 * iteration, values
         )
-        distil(model, optimizer, prompts, answers, targets, distil_steps)
+        outcomes = None
+        if values == "value_head":
+            outcomes = task.outcome(prompts, answers)
+            counter.calls += len(answers)
+        distil(model, optimizer, prompts, answers, targets, distil_steps, outcomes)
         log.verifier_calls.append(counter.calls)
         if evaluate is not None:
             log.evaluated.append((counter.calls, evaluate(model)))
