@@ -11,7 +11,9 @@ that needs the network to render fails here just as it would for a reader offlin
 
 The pages come from _toc.yml, so a chapter added there is checked without editing this file.
 Each page is opened once; the tests below read what that visit saw. Screenshots of the home
-page and of the first chapter are left in _build/screenshots/ for review.
+page and of the first chapter (its top, and its first displayed equation) are left in
+_build/screenshots/ for review. One more test redraws the home page's figure from the package
+and compares it with the committed SVG.
 """
 
 import functools
