@@ -135,7 +135,7 @@ def surrogate_loss(
     log_probs = lm.next_token_log_probs(model, batch.prompts, batch.answers)
     answers = lm.as_tokens(model, batch.answers, "answers")
     chosen = log_probs.gather(-1, answers[..., None])[..., 0]
-    c = torch.as_tensor(c, dtype=chosen.dtype, device=chosen.device)
+    c = torch.as_tensor(np.ascontiguousarray(c), dtype=chosen.dtype, device=chosen.device)
     loss = -(c * chosen).sum(dim=1).mean()
     if kl_coef:
         if reference is None:
@@ -163,7 +163,7 @@ def per_sample_gradients(
     """
     inputs = lm.model_inputs(model, prompts, answers)
     targets = lm.as_tokens(model, answers, "answers")
-    c = torch.as_tensor(np.asarray(c), dtype=torch.float32, device=inputs.device)
+    c = torch.as_tensor(np.ascontiguousarray(c), dtype=torch.float32, device=inputs.device)
     names, shapes = zip(*((name, p.shape) for name, p in model.named_parameters()), strict=True)
     sizes = [shape.numel() for shape in shapes]
     flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
@@ -184,7 +184,7 @@ def per_sample_gradients(
 def per_sample_gradients_loop(model: lm.TinyLM, prompts, answers, c) -> torch.Tensor:
     """The same as `per_sample_gradients`, one backward pass per row: the slow reference."""
     rows = []
-    c = np.asarray(c)
+    c = np.ascontiguousarray(c)
     for i in range(len(answers)):
         model.zero_grad()
         log_probs = lm.token_log_probs(model, prompts[i : i + 1], answers[i : i + 1])
@@ -257,11 +257,13 @@ def exact_gradient(
     """J = sum_y p(y|x) R(y) over every answer, and its exact gradient (D,).
 
     R is the outcome, or the sum of the process rewards. The gradient is autograd's derivative
-    of the enumerated sum: no sampling, no estimator.
+    of the enumerated sum: no sampling, no estimator. Answers with R = 0 add nothing and are
+    left out (for a combination lock's outcome, one answer remains).
     """
     answers = task.all_answers()
     prompts = np.tile(np.asarray(prompt, dtype=np.int64).reshape(1, -1), (len(answers), 1))
-    returns = torch.as_tensor(rewards(task, prompts, answers, reward).sum(axis=1))
+    returns = rewards(task, prompts, answers, reward).sum(axis=1)
+    answers, returns = answers[returns != 0], torch.as_tensor(returns[returns != 0])
     model.zero_grad()
     objective = (answer_probabilities(model, task, prompt, answers).double() * returns).sum()
     objective.backward()
