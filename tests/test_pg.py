@@ -8,6 +8,15 @@ from straw import lm, pg
 from straw.tokens import CombinationLock, DigitSum, RunningSum
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: these models are tiny, and a second thread only waits on a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def small_model(task, seed=0):
     return lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, seed=seed))
 
@@ -100,8 +109,8 @@ def test_reinforce_with_rloo_opens_a_short_lock_and_kl_holds_it_back():
     def success_after(kl_coef):
         model = small_model(task)
         config = pg.RLConfig(baseline="rloo", group_size=16, lr=3e-2, kl_coef=kl_coef)
-        log = pg.train(model, task, 20, config, seed=0, evaluate=success, eval_every=20)
-        assert log.trajectories[-1] == 20 * 16
+        log = pg.train(model, task, 10, config, seed=0, evaluate=success, eval_every=10)
+        assert log.trajectories[-1] == 10 * 16
         (_, before), (_, after) = log.evaluated
         assert before == pytest.approx(1 / 27, abs=0.01)
         return after
