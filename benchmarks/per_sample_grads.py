@@ -39,7 +39,8 @@ def main():
     parser.add_argument("--batch", type=int, default=256, help="answers per batch")
     parser.add_argument("--layers", type=int, default=2, help="transformer blocks")
     parser.add_argument("--width", type=int, default=32, help="n_embd")
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (1: the comparison is of vectorization, not of threads)")
+    # One thread by default: the comparison is of vectorization, not of threading.
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each; the best counts")
     args = parser.parse_args()
 
