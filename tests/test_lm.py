@@ -7,14 +7,7 @@ import torch
 from straw import lm
 from straw.tokens import CombinationLock, RunningSum
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: these models are tiny, and a second thread only waits on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_model(task, **kwargs):
