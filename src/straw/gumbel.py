@@ -52,7 +52,10 @@ def considered_visits(num_considered: int, simulations: int) -> list[int]:
     ceil(log2 m) phases; each gives every surviving action max(1, n / (phases * survivors))
     more visits, then keeps half of them (at least two)."""
     if num_considered < 1 or simulations < 0:
-        raise ValueError(f"need num_considered >= 1 and simulations >= 0, got {num_considered}")
+        raise ValueError(
+            "need num_considered >= 1 and simulations >= 0; "
+            f"got num_considered={num_considered}, simulations={simulations}"
+        )
     if num_considered == 1:
         return list(range(simulations))
     phases = math.ceil(math.log2(num_considered))
