@@ -7,6 +7,8 @@ import torch
 from straw import expert, lm, pg
 from straw.tokens import CombinationLock, RunningSum
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def tiny_model(task, seed=0):
     torch.manual_seed(seed)
