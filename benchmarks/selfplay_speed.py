@@ -4,10 +4,10 @@ Batched: `--games` self-play games on the same board at once, each with its own 
 advanced by `straw.mcts.run_batched`, so that every step evaluates one leaf of every tree in one
 call to the network. Single: one tree, one leaf per network call (`straw.mcts.run`), the same
 network. Networks are freshly initialised (speed does not depend on the weights): 5x5 with 4
-residual blocks x 32 channels, 7x7 with 6 x 64, as the book's runs use. Each search starts from
-an opening position reached by a few random moves, so trees do not all look alike.
+residual blocks x 32 channels (the shipped 5x5 network's size), 7x7 with 6 x 64. Each search
+starts from an opening position reached by a few random moves, so trees do not all look alike.
 
-    python benchmarks/selfplay_speed.py [--seconds 10] [--games 32] [--threads 1]
+    python benchmarks/selfplay_speed.py [--seconds 10] [--games 64] [--threads 1]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def simulations_per_second(evaluate, starts, batched: bool, seconds: float) -> t
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="time per measurement")
-    parser.add_argument("--games", type=int, default=32, help="games searched at once")
+    parser.add_argument("--games", type=int, default=64, help="games searched at once")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

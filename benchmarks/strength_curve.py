@@ -1,0 +1,114 @@
+"""Strength against training time: each checkpoint of a run plays a match against one opponent.
+
+Every network plays as the AlphaZero player (`straw.arena.MCTSPlayer` with PUCT, guided by the
+network, `--simulations` a move; root noise with `--noise`) against the opponent, colours
+alternating, games played to two passes and scored by Tromp-Taylor at the komi the run trained
+with. Opponents:
+
+    random       uniform over moves that do not fill the mover's own eyes
+    mcts:N       pure Monte Carlo tree search, N simulations with random rollouts
+    gnugo:L      GNU Go 3.8 at level L (--chinese-rules --positional-superko --capture-all-dead)
+
+It prints one line per checkpoint (iteration, CPU seconds of training, score with its 95% Wilson
+interval, Elo difference with its interval) and writes them as JSON to `--out`.
+
+    python benchmarks/strength_curve.py CHECKPOINT... --opponent gnugo:0 --games 40 --out FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from straw import arena, mcts, nets
+from straw.gtp import GnuGoPlayer
+
+
+def network_player(net, simulations: int, seed: int, noise: bool) -> arena.MCTSPlayer:
+    """The AlphaZero player; with `noise`, Dirichlet noise at the root of every search (as in
+    self-play), so that games against a deterministic opponent are not all the same game."""
+    alpha = 10 / (net.config.size**2 + 1) if noise else None
+    search = mcts.SearchConfig(rule=mcts.PUCT(), dirichlet_alpha=alpha, seed=seed)
+    return arena.MCTSPlayer(simulations, nets.evaluator(net), seed, search)
+
+
+def opponent(spec: str, seed: int):
+    kind, _, value = spec.partition(":")
+    if kind == "random":
+        return arena.RandomPlayer(seed=seed)
+    if kind == "mcts" and value.isdigit():
+        return arena.MCTSPlayer(int(value), seed=seed)
+    if kind == "gnugo" and value.isdigit():
+        return GnuGoPlayer(level=int(value), capture_all_dead=True, seed=seed)
+    raise SystemExit(f"error: an opponent is random, mcts:N or gnugo:L, not {spec!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", help="network files (.safetensors)")
+    parser.add_argument("--opponent", default="random", help="random, mcts:N or gnugo:L")
+    parser.add_argument("--games", type=int, default=20, help="games per checkpoint")
+    parser.add_argument("--simulations", type=int, default=64, help="network search size")
+    parser.add_argument("--noise", action="store_true", help="root noise for the network")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="write the results here as JSON")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    command = " ".join(["python", *sys.argv])
+    print("command:", command)
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus")
+    rows = []
+    for path in args.checkpoints:
+        net, meta = nets.load_network(path)
+        size, komi = meta["board_size"], meta["komi"]
+        started = time.process_time()
+        player = network_player(net, args.simulations, args.seed, args.noise)
+        other = opponent(args.opponent, args.seed)
+        try:
+            result = arena.match(player, other, args.games, size, komi, names=("net", "opponent"))
+        finally:
+            if hasattr(other, "close"):
+                other.close()
+        low, high = result.interval
+        elo_low, elo_high = result.elo_interval
+        row = {
+            "checkpoint": Path(path).name,
+            "iteration": meta["iteration"],
+            "training_cpu_seconds": meta["cpu_seconds"],
+            "wins": result.wins,
+            "losses": result.losses,
+            "draws": result.draws,
+            "score": round(result.score, 4),
+            "score_interval": [round(low, 4), round(high, 4)],
+            "elo": round(result.elo, 1),
+            "elo_interval": [round(elo_low, 1), round(elo_high, 1)],
+        }
+        rows.append(row)
+        print(
+            f"{row['checkpoint']}: iteration {row['iteration']}, training CPU "
+            f"{row['training_cpu_seconds']:.0f} s: {result} "
+            f"[{time.process_time() - started:.0f} s]",
+            flush=True,
+        )
+    if args.out:
+        summary = {
+            "command": command,
+            "opponent": args.opponent,
+            "games": args.games,
+            "simulations": args.simulations,
+            "noise": args.noise,
+            "results": rows,
+        }
+        Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
