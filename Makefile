@@ -28,23 +28,32 @@ lab: setup
 
 setup: $(STAMP) gnugo
 
-# GNU Go is the independent referee of Part II (rules cross-checks, matches). Found through
-# $GNUGO, then PATH, then Debian's /usr/games/gnugo; installed with apt-get where we may.
-gnugo:
-	@if [ -n "$$GNUGO" ] && [ -x "$$GNUGO" ]; then :; \
-	elif command -v gnugo >/dev/null 2>&1 || [ -x /usr/games/gnugo ]; then :; \
+# Find a program, or install its Debian package where we may (as root, or with sudo that needs no
+# password); otherwise stop and say how to install it. $(1): a shell test that it is there;
+# $(2): the Debian package; $(3): what it is needed for; $(4): how to install it on macOS;
+# $(5): the make variable that can point at it.
+define require
+	@if $(1); then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing GNU Go: apt-get install gnugo"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnugo >/dev/null; \
+	  echo "Installing $(2): apt-get install $(2)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; } || \
+	  { echo "error: apt-get could not install $(2), which is needed: $(3)."; exit 1; }; \
 	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	  echo "Installing GNU Go: sudo apt-get install gnugo"; \
-	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnugo >/dev/null; \
+	  echo "Installing $(2): sudo apt-get install $(2)"; \
+	  { sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; } || \
+	  { echo "error: apt-get could not install $(2), which is needed: $(3)."; exit 1; }; \
 	else \
-	  echo "error: GNU Go 3.8 is needed (Part II checks the rules and plays matches against it)."; \
-	  echo "       Install it (Debian/Ubuntu: apt-get install gnugo; macOS: brew install gnu-go)"; \
-	  echo "       and put it on PATH, or run: make GNUGO=/path/to/gnugo $(MAKECMDGOALS)"; \
+	  echo "error: $(2) is needed: $(3)."; \
+	  echo "       Install it (Debian/Ubuntu: apt-get install $(2); macOS: $(4))"; \
+	  echo "       and put it on PATH, or run: make $(5)=/path/to/$(2) $(MAKECMDGOALS)"; \
 	  exit 1; \
 	fi
+endef
+
+# GNU Go 3.8 is the independent referee of Part II (rules cross-checks, matches). Found through
+# $GNUGO, then PATH, then Debian's /usr/games/gnugo.
+gnugo:
+	$(call require,{ [ -n "$$GNUGO" ] && [ -x "$$GNUGO" ]; } || command -v gnugo >/dev/null 2>&1 || [ -x /usr/games/gnugo ],gnugo,Part II checks the rules against GNU Go 3.8 and plays matches against it,brew install gnu-go,GNUGO)
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), sys.version' 2>/dev/null || \
@@ -83,22 +92,9 @@ browser: html chromium
 	$(BIN)/pytest tests/browser
 
 # Chromium, for the browser test only: Debian's package, driven by Playwright (no browser is
-# downloaded). Found through $CHROMIUM, then PATH; installed with apt-get where we may.
+# downloaded). Found through $CHROMIUM, then PATH.
 chromium:
-	@if [ -n "$$CHROMIUM" ] && [ -x "$$CHROMIUM" ]; then :; \
-	elif command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing Chromium: apt-get install chromium"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	  echo "Installing Chromium: sudo apt-get install chromium"; \
-	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else \
-	  echo "error: Chromium is needed for the browser test of the rendered book."; \
-	  echo "       Install it (Debian/Ubuntu: apt-get install chromium; macOS: brew install --cask chromium)"; \
-	  echo "       and put it on PATH, or run: make CHROMIUM=/path/to/chromium $(MAKECMDGOALS)"; \
-	  exit 1; \
-	fi
+	$(call require,{ [ -n "$$CHROMIUM" ] && [ -x "$$CHROMIUM" ]; } || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1,chromium,the browser test of the rendered book opens every page in it,brew install --cask chromium,CHROMIUM)
 
 clean:
 	rm -rf _build

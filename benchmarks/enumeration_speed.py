@@ -10,9 +10,9 @@ import os
 import platform
 import shlex
 import sys
-import time
 
 import numpy as np
+from timing import best_of
 
 from straw import estimators as est
 
@@ -27,15 +27,6 @@ def exact_single_and_multi_step(policy, reward_table):
     single = est.exact_moments(enum, est.single_step_weights(rewards))
     multi = est.exact_moments(enum, est.multi_step_weights(rewards))
     return len(enum.prob), single.trace, multi.trace
-
-
-def best_of(repeats, fn, *args):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn(*args)
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main():

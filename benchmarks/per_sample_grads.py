@@ -12,24 +12,15 @@ import os
 import platform
 import shlex
 import sys
-import time
 
 import numpy as np
 import torch
+from timing import best_of
 
 from straw import lm, pg
 from straw.tokens import CombinationLock
 
 TARGET_SPEEDUP = 10.0
-
-
-def best_of(repeats, fn, *args):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn(*args)
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main():
