@@ -1,11 +1,15 @@
 """How fast network-guided search runs: simulations per second, batched across games vs one game.
 
-Batched: `--games` self-play games on the same board at once, each with its own PUCT tree, all
-advanced by `straw.mcts.run_batched`, so that every step evaluates one leaf of every tree in one
-call to the network. Single: one tree, one leaf per network call (`straw.mcts.run`), the same
-network. Networks are freshly initialised (speed does not depend on the weights): 5x5 with 4
-residual blocks x 32 channels (the shipped 5x5 network's size), 7x7 with 6 x 64. Each search
-starts from an opening position reached by a few random moves, so trees do not all look alike.
+The networks are the shipped players (`checkpoints/5x5`, `checkpoints/7x7`), searched as their
+training runs searched: PUCT with root noise, the run's simulations per move, the subtree kept
+after each move, visit-count sampling for the first moves.
+
+- Batched: `--games` games side by side, every step of `straw.mcts.run_batched` evaluating one
+  leaf of every game's tree in one network call. A finished game is replaced by a new one, so the
+  batch stays full: this measures what batching buys.
+- Single: one game, one leaf per network call, the same network and search.
+- Self-play: `straw.selfplay.play_games` with `--games` games, until the last one ends. Games
+  end at different moves, so its batches shrink towards the end of the call.
 
     python benchmarks/selfplay_speed.py [--seconds 10] [--games 64] [--threads 1]
 """
@@ -17,42 +21,73 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from straw.go import Position, random_move
-from straw.mcts import PUCT, SearchConfig, Tree, run, run_batched
-from straw.nets import NetConfig, PolicyValueNet, evaluator
+from straw.go import Position
+from straw.mcts import PUCT, SearchConfig, Tree, run_batched
+from straw.nets import evaluator, load_network
+from straw.selfplay import SelfPlayConfig, play_games
 
-NETS = {5: NetConfig(size=5, blocks=4, channels=32), 7: NetConfig(size=7, blocks=6, channels=64)}
-
-
-def openings(size: int, count: int, seed: int) -> list[Position]:
-    """`count` positions a few random moves into a game (komi 7.5, suicide forbidden)."""
-    rng = np.random.default_rng(seed)
-    positions = []
-    for _ in range(count):
-        position = Position(size, 7.5, suicide_allowed=False)
-        for _ in range(int(rng.integers(0, 6))):
-            position = position.play(random_move(position, rng))
-        positions.append(position)
-    return positions
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
-def simulations_per_second(evaluate, starts, batched: bool, seconds: float) -> tuple[float, int]:
-    """Search from fresh trees, 8 simulations at a time, until `seconds` have passed."""
-    trees = [Tree(s, SearchConfig(rule=PUCT(), seed=i)) for i, s in enumerate(starts)]
+def training_config(meta: dict) -> SelfPlayConfig:
+    """The self-play settings the checkpoint's run used."""
+    run = meta["train_config"]
+    return SelfPlayConfig(
+        size=run["board"],
+        komi=run["komi"],
+        simulations=run["simulations"],
+        temperature_moves=run["temperature_moves"],
+        dirichlet_alpha=run["dirichlet_alpha"],
+    )
+
+
+def side_by_side(evaluate, config: SelfPlayConfig, games: int, seconds: float) -> float:
+    """Simulations per second of `games` games searched side by side, each replaced by a new
+    game when it ends, for `seconds`."""
+    rng = np.random.default_rng(0)
+
+    def new_tree() -> Tree:
+        search = SearchConfig(
+            rule=PUCT(c=config.c_puct),
+            dirichlet_alpha=config.dirichlet_alpha,
+            seed=int(rng.integers(2**31)),
+        )
+        return Tree(Position(config.size, config.komi, config.suicide_allowed), search)
+
+    trees = [new_tree() for _ in range(games)]
+    moves = [0] * games
     simulations = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        if batched:
-            run_batched(trees, evaluate, 8)
-            simulations += 8 * len(trees)
-        else:
-            run(trees[0], evaluate, 8)
-            simulations += 8
-    return simulations / (time.perf_counter() - start), simulations
+        run_batched(trees, evaluate, config.simulations)
+        simulations += config.simulations * games
+        for g, tree in enumerate(trees):
+            counts = tree.visit_counts()
+            if moves[g] < config.temperature_moves:
+                action = int(rng.choice(len(counts), p=counts / counts.sum()))
+            else:
+                action = int(np.argmax(counts))
+            tree.advance(action)
+            moves[g] += 1
+            if tree.root.state.is_terminal() or moves[g] >= config.move_limit():
+                trees[g], moves[g] = new_tree(), 0
+    return simulations / (time.perf_counter() - start)
+
+
+def whole_calls(evaluate, config: SelfPlayConfig, games: int, seconds: float) -> float:
+    """Simulations per second of `play_games` calls with `games` games, for at least `seconds`."""
+    simulations, seed = 0, 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        batch = play_games(evaluate, config, games, seed)
+        simulations += config.simulations * len(batch.values)  # one search per recorded position
+        seed += 1
+    return simulations / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -60,7 +95,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="time per measurement")
     parser.add_argument("--games", type=int, default=64, help="games searched at once")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -69,17 +103,18 @@ def main() -> None:
     print(f"python:  {platform.python_implementation()} {platform.python_version()}")
     print(f"torch:   {torch.__version__}, {args.threads} thread(s); cpus: {os.cpu_count()}")
     print()
-    for size, config in NETS.items():
-        torch.manual_seed(args.seed)
-        evaluate = evaluator(PolicyValueNet(config))
-        starts = openings(size, args.games, args.seed)
-        batched, n_batched = simulations_per_second(evaluate, starts, True, args.seconds)
-        single, n_single = simulations_per_second(evaluate, starts[:1], False, args.seconds)
+    for size in (5, 7):
+        net, meta = load_network(CHECKPOINTS / f"{size}x{size}" / "network.safetensors", size)
+        config, evaluate = training_config(meta), evaluator(net)
+        batched = side_by_side(evaluate, config, args.games, args.seconds)
+        single = side_by_side(evaluate, config, 1, args.seconds)
+        whole = whole_calls(evaluate, config, args.games, args.seconds)
         print(
-            f"{size}x{size} ({config.blocks} blocks x {config.channels} channels): "
-            f"batched over {args.games} games {batched:>7,.0f} simulations/s ({n_batched}), "
-            f"single game, batch 1 {single:>6,.0f} simulations/s ({n_single}), "
-            f"speed-up {batched / single:.1f}x"
+            f"{size}x{size} ({net.config.blocks} blocks x {net.config.channels} channels, "
+            f"{config.simulations} simulations a move), simulations/s:\n"
+            f"  batched over {args.games} games {batched:7,.0f}\n"
+            f"  single game, batch 1      {single:7,.0f}   speed-up {batched / single:.1f}x\n"
+            f"  play_games({args.games} games)     {whole:7,.0f}   speed-up {whole / single:.1f}x"
         )
 
 

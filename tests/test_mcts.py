@@ -114,15 +114,15 @@ def test_dirichlet_noise_changes_root_priors_only_and_is_seeded():
     def priors(seed):
         config = mcts.SearchConfig(dirichlet_alpha=0.3, seed=seed)
         tree = mcts.run(mcts.Tree(Nim(9), config), mcts.uniform_evaluator, 2)
-        return [child.prior for child in tree.root.children.values()], tree
+        return tree.root.priors.tolist(), tree
 
     first, tree = priors(0)
     again, _ = priors(0)
     other, _ = priors(1)
     assert first == again and first != other
     assert abs(sum(first) - 1) < 1e-12 and max(first) != min(first)
-    grandchildren = next(c for c in tree.root.children.values() if c.children).children
-    assert {child.prior for child in grandchildren.values()} == {1 / 3}
+    child = next(c for c in tree.root.children.values() if c.expanded)
+    assert set(child.priors.tolist()) == {1 / 3}
 
 
 def test_batched_search_equals_one_tree_at_a_time():

@@ -114,10 +114,10 @@ class GumbelTree(mcts.Tree):
     def root_statistics(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Log-prior, visit counts and mean values of the legal root actions (values from the
         view of the player to move at the root)."""
-        children = [self.root.children[a] for a in self.legal]
-        logits = np.log(np.maximum([c.prior for c in children], np.finfo(float).tiny))
-        visits = np.array([c.visit_count for c in children], dtype=float)
-        q = np.array([c.mean_value() for c in children])
+        root = self.root
+        logits = np.log(np.maximum(root.priors, np.finfo(float).tiny))
+        visits = root.child_visits.astype(float)
+        q = np.where(visits > 0, root.child_values / np.maximum(visits, 1), 0.0)
         return logits, visits, q
 
     def _root_scores(self, considered_visit: int) -> np.ndarray:
@@ -132,14 +132,11 @@ class GumbelTree(mcts.Tree):
     def select_leaf(self) -> list[mcts.Node]:
         if not self.root.expanded:
             return [self.root]
-        done = int(sum(child.visit_count for child in self.root.children.values()))
+        done = self.root.visit_count - 1  # the first simulation expanded the root
         if done >= len(self.schedule):
             raise ValueError(f"the tree was built for {self.simulations} simulations")
-        action = int(self.legal[int(np.argmax(self._root_scores(self.schedule[done])))])
-        node = self.root.children[action]
-        if node.state is None:
-            node.state = self.root.state.play(action)
-        return self.descend([self.root, node])  # below the root: the ordinary rule
+        slot = int(np.argmax(self._root_scores(self.schedule[done])))
+        return self.descend([self.root, self.root.child(slot)])  # below the root: the ordinary rule
 
     def expand_and_backup(self, path, prior, value):
         if path[-1] is self.root and not self.root.expanded:

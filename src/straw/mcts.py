@@ -11,10 +11,10 @@ network is one such function; `rollout_evaluator` (uniform priors, the result of
 value) is another, and with it and the UCT rule this is plain UCT with random rollouts.
 
 One simulation walks from the root to a leaf by the selection rule, asks `evaluate` about the leaf
-(or reads the outcome of a finished game), adds the leaf's children with their priors, and backs
-the value up the path, each node keeping it from the view of the player who moved into it (so
-the sign flips at every ply of a two-player game, and never in a one-player game). After many
-simulations the visit counts of the root's children are the search's improved policy.
+(or reads the outcome of a finished game), gives the leaf its moves with their priors, and backs
+the value up the path, each node keeping it for the move taken from the view of its own player
+to move (so the sign flips at every ply of a two-player game, and never in a one-player game).
+After many simulations the visit counts of the root's moves are the search's improved policy.
 
 `run_batched` advances many trees at once, one leaf each per step, and evaluates all their leaves
 in one call to `evaluate`: this is what makes network-guided search affordable on a CPU.
@@ -32,28 +32,55 @@ import numpy as np
 Evaluate = Callable[[Sequence], tuple[np.ndarray, np.ndarray]]
 
 
-@dataclass
 class Node:
-    """A position in the tree. Its value is from the view of the player who chose the move into
-    it (the parent's player to move), so a parent simply picks the child with the best value.
-    This holds for two-player games and for single-player ones (token tasks) alike."""
+    """A position in the tree. Once expanded, it keeps the statistics of all its moves in arrays,
+    one entry per legal action (the edges, as in minigo and Leela Zero): the prior P(a), the visit
+    count N(a) and the sum of backed-up values W(a), each value from the view of the player to
+    move here, so this node simply picks the move with the best score. A child node is made only
+    when the search first walks into it. This holds for two-player games and for single-player
+    ones (token tasks) alike."""
 
-    prior: float
-    visit_count: int = 0
-    value_sum: float = 0.0
-    children: dict[int, Node] = field(default_factory=dict)
-    state: object = None
+    __slots__ = (
+        "state",
+        "slot",
+        "visit_count",
+        "actions",
+        "priors",
+        "child_visits",
+        "child_values",
+        "children",
+    )
+
+    def __init__(self, state, slot: int = 0):
+        self.state = state
+        self.slot = slot  # this node's entry in its parent's arrays
+        self.visit_count = 0
+        self.actions: np.ndarray | None = None  # legal actions, once expanded
+        self.priors: np.ndarray | None = None
+        self.child_visits: np.ndarray | None = None
+        self.child_values: np.ndarray | None = None
+        self.children: dict[int, Node] = {}  # action -> child, for the moves walked into
 
     @property
     def expanded(self) -> bool:
-        return bool(self.children)
+        return self.actions is not None
 
-    def mean_value(self, unvisited: float = 0.0) -> float:
-        return self.value_sum / self.visit_count if self.visit_count else unvisited
+    def expand(self, actions: list[int], priors: np.ndarray):
+        self.actions = np.array(actions)
+        self.priors = priors
+        self.child_visits = np.zeros(len(actions), dtype=int)
+        self.child_values = np.zeros(len(actions))
+
+    def child(self, slot: int) -> Node:
+        """The child reached by the move in entry `slot`, made on the first walk into it."""
+        action = int(self.actions[slot])
+        if action not in self.children:
+            self.children[action] = Node(self.state.play(action), slot)
+        return self.children[action]
 
 
 # ----------------------------------------------------------------------------------------------
-# Selection rules: score every child of `node`, pick the highest.
+# Selection rules: score every move of an expanded `node`; the search takes the highest.
 
 
 @dataclass(frozen=True)
@@ -63,13 +90,10 @@ class PUCT:
     c: float = 1.25
     unvisited_value: float = 0.0  # Q of an unvisited child ("first-play urgency")
 
-    def scores(self, node: Node) -> tuple[list[int], np.ndarray]:
-        actions = list(node.children)
-        children = node.children.values()
-        q = np.array([child.mean_value(self.unvisited_value) for child in children])
-        p = np.array([child.prior for child in children])
-        n = np.array([child.visit_count for child in children])
-        return actions, q + self.c * p * math.sqrt(max(node.visit_count, 1)) / (1 + n)
+    def scores(self, node: Node) -> np.ndarray:
+        n = node.child_visits
+        q = np.where(n > 0, node.child_values / np.maximum(n, 1), self.unvisited_value)
+        return q + self.c * node.priors * math.sqrt(max(node.visit_count, 1)) / (1 + n)
 
 
 @dataclass(frozen=True)
@@ -79,13 +103,11 @@ class UCT:
 
     c: float = 1.4
 
-    def scores(self, node: Node) -> tuple[list[int], np.ndarray]:
-        actions = list(node.children)
-        n = np.array([child.visit_count for child in node.children.values()], dtype=float)
+    def scores(self, node: Node) -> np.ndarray:
+        n = node.child_visits
         if (n == 0).any():
-            return actions, np.where(n == 0, np.inf, -np.inf)
-        q = np.array([child.mean_value() for child in node.children.values()])
-        return actions, q + self.c * np.sqrt(math.log(node.visit_count) / n)
+            return np.where(n == 0, np.inf, -np.inf)
+        return node.child_values / n + self.c * np.sqrt(math.log(node.visit_count) / n)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -106,7 +128,7 @@ class Tree:
     def __init__(self, state, config: SearchConfig | None = None):
         self.config = config or SearchConfig()
         self.rng = np.random.default_rng(self.config.seed)
-        self.root = Node(prior=1.0, state=state)
+        self.root = Node(state)
         self._noised = False
 
     # One simulation is split in two so that many trees can share one evaluate call.
@@ -120,49 +142,45 @@ class Tree:
         (a search with its own rule at the root, `straw.gumbel`, walks on from there)."""
         node = path[-1]
         while node.expanded:
-            actions, scores = self.config.rule.scores(node)
-            best = actions[int(np.argmax(scores))]
-            child = node.children[best]
-            if child.state is None:
-                child.state = node.state.play(best)
-            path.append(child)
-            node = child
+            node = node.child(int(self.config.rule.scores(node).argmax()))
+            path.append(node)
         return path
 
     def expand_and_backup(self, path: list[Node], prior: np.ndarray | None, value: float):
-        """Give the leaf its children and back `value` up; `value` is for the player to move at
-        the leaf (for a finished game, its outcome from that player's view)."""
+        """Give the leaf its moves and their priors and back `value` up; `value` is for the
+        player to move at the leaf (for a finished game, its outcome from that player's view)."""
         leaf = path[-1]
         if prior is not None and not leaf.state.is_terminal():
             legal = leaf.state.legal_actions()
             p = np.asarray(prior, dtype=float)[legal]
-            p = p / p.sum() if p.sum() > 0 else np.full(len(legal), 1 / len(legal))
-            leaf.children = {a: Node(prior=float(pa)) for a, pa in zip(legal, p, strict=True)}
+            leaf.expand(legal, p / p.sum() if p.sum() > 0 else np.full(len(legal), 1 / len(legal)))
             if leaf is self.root:
                 self._add_root_noise()
-        # `value` is for the leaf's player to move; each node keeps it from its mover's view.
+        # `value` is for the leaf's player to move; each parent keeps it from its own view.
         leaf_player = leaf.state.to_play
         self.root.visit_count += 1
         for parent, node in itertools.pairwise(path):
             node.visit_count += 1
-            node.value_sum += value if parent.state.to_play == leaf_player else -value
+            parent.child_visits[node.slot] += 1
+            parent.child_values[node.slot] += (
+                value if parent.state.to_play == leaf_player else -value
+            )
 
     def _add_root_noise(self):
         alpha = self.config.dirichlet_alpha
-        if alpha is None or self._noised or not self.root.children:
+        if alpha is None or self._noised or not self.root.expanded:
             return
-        noise = self.rng.dirichlet([alpha] * len(self.root.children))
+        noise = self.rng.dirichlet([alpha] * len(self.root.actions))
         frac = self.config.dirichlet_fraction
-        for child, eta in zip(self.root.children.values(), noise, strict=True):
-            child.prior = (1 - frac) * child.prior + frac * float(eta)
+        self.root.priors = (1 - frac) * self.root.priors + frac * noise
         self._noised = True
 
     # What the search says.
 
     def visit_counts(self) -> np.ndarray:
         counts = np.zeros(self.root.state.num_actions)
-        for action, child in self.root.children.items():
-            counts[action] = child.visit_count
+        if self.root.expanded:
+            counts[self.root.actions] = self.root.child_visits
         return counts
 
     def improved_policy(self, temperature: float = 1.0) -> np.ndarray:
@@ -179,19 +197,16 @@ class Tree:
         return weights / weights.sum()
 
     def root_value(self) -> float:
-        """Mean backed-up value of the root's children, for the player to move at the root."""
-        children = self.root.children.values()
-        visits = sum(child.visit_count for child in children)
-        return sum(child.value_sum for child in children) / visits if visits else 0.0
+        """Mean backed-up value of the root's moves, for the player to move at the root."""
+        if not self.root.expanded:
+            return 0.0
+        visits = int(self.root.child_visits.sum())
+        return sum(self.root.child_values.tolist()) / visits if visits else 0.0
 
     def advance(self, action: int):
         """Make the child reached by `action` the new root, keeping its subtree."""
         child = self.root.children.get(action)
-        if child is None:
-            child = Node(prior=1.0)
-        if child.state is None:
-            child.state = self.root.state.play(action)
-        self.root = child
+        self.root = child if child is not None else Node(self.root.state.play(action))
         self._noised = False
         self._add_root_noise()
 

@@ -155,7 +155,8 @@ def evaluator(net: PolicyValueNet):
     def evaluate(positions):
         if positions[0].size != size:
             raise ValueError(f"this network plays {size}x{size} Go, not {positions[0].size}x")
-        net.eval()
+        if net.training:
+            net.eval()
         with torch.inference_mode():
             logits, values = net(torch.from_numpy(encode(positions)))
             priors = torch.softmax(logits, dim=1)
