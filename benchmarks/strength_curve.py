@@ -27,16 +27,8 @@ from pathlib import Path
 
 import torch
 
-from straw import arena, mcts, nets
+from straw import arena, nets
 from straw.gtp import GnuGoPlayer
-
-
-def network_player(net, simulations: int, seed: int, noise: bool) -> arena.MCTSPlayer:
-    """The AlphaZero player; with `noise`, Dirichlet noise at the root of every search (as in
-    self-play), so that games against a deterministic opponent are not all the same game."""
-    alpha = 10 / (net.config.size**2 + 1) if noise else None
-    search = mcts.SearchConfig(rule=mcts.PUCT(), dirichlet_alpha=alpha, seed=seed)
-    return arena.MCTSPlayer(simulations, nets.evaluator(net), seed, search)
 
 
 def opponent(spec: str, seed: int):
@@ -70,7 +62,7 @@ def main() -> None:
         net, meta = nets.load_network(path)
         size, komi = meta["board_size"], meta["komi"]
         started = time.process_time()
-        player = network_player(net, args.simulations, args.seed, args.noise)
+        player = arena.network_player(net, args.simulations, args.seed, args.noise)
         other = opponent(args.opponent, args.seed)
         try:
             result = arena.match(player, other, args.games, size, komi, names=("net", "opponent"))

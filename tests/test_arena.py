@@ -11,6 +11,7 @@ from straw.arena import (
     RandomPlayer,
     elo,
     match,
+    network_player,
     play_game,
     wilson_interval,
 )
@@ -125,3 +126,18 @@ def test_the_search_player_refuses_nonsense():
 def test_pure_monte_carlo_beats_random_on_5x5():
     result = match(MCTSPlayer(100, seed=0), RandomPlayer(seed=1), games=4, size=5, komi=0)
     assert result.wins == 4, result
+
+
+def test_the_network_player_searches_with_puct_and_noise_only_if_asked():
+    import torch
+
+    from straw.nets import NetConfig, PolicyValueNet
+
+    torch.manual_seed(0)
+    net = PolicyValueNet(NetConfig(size=5, blocks=1, channels=8))
+    quiet, noisy = network_player(net, 8), network_player(net, 8, seed=1, noise=True)
+    assert quiet.config.dirichlet_alpha is None and noisy.config.dirichlet_alpha == 10 / 26
+    assert type(quiet.config.rule).__name__ == "PUCT"
+    record = play_game(noisy, RandomPlayer(seed=2), 5, 0.0)
+    assert record.position.is_terminal()  # played to two passes, every move legal
+    assert record.position.tromp_taylor_score() == sgfmill_area_score(record.moves, 5)

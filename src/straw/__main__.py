@@ -65,15 +65,14 @@ def default_player(args: argparse.Namespace):
 
     if getattr(args, "checkpoint", None) is None:  # a Namespace from before --checkpoint
         return MCTSPlayer(args.simulations, seed=args.seed, suicide_allowed=args.suicide_allowed)
-    from straw.mcts import PUCT, SearchConfig
-    from straw.nets import evaluator, load_network
+    from straw.arena import network_player
+    from straw.nets import load_network
 
     try:
         net, _ = load_network(args.checkpoint, size=args.size)
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
-    config = SearchConfig(rule=PUCT(), seed=args.seed)
-    return MCTSPlayer(args.simulations, evaluator(net), args.seed, config, args.suicide_allowed)
+    return network_player(net, args.simulations, args.seed, suicide_allowed=args.suicide_allowed)
 
 
 def board_size(text: str) -> int:

@@ -3,12 +3,13 @@
 A *player* is anything with three methods (`straw.gtp.Player`): `new_game(size, komi)`,
 `play(action)` for every move of the game, its own and its opponent's, and `genmove()`, which
 returns the move it chooses without playing it. The GTP engine serves any such player, and GNU Go
-over GTP is one (`straw.gtp.GnuGoPlayer`). Here are the players that need no network:
+over GTP is one (`straw.gtp.GnuGoPlayer`). Here are the others:
 
 - `RandomPlayer`: the rollout policy of Monte Carlo Go (`straw.go.random_move`).
 - `MCTSPlayer`: `straw.mcts` with any evaluator; by default random rollouts with that policy and
-  the UCT rule, a pure Monte Carlo player. Given a network's `evaluate` and `PUCT`, it is the
-  AlphaZero player. The tree is kept between moves.
+  the UCT rule, a pure Monte Carlo player. The tree is kept between moves.
+- `network_player(net)`: the AlphaZero player, an `MCTSPlayer` with `PUCT` guided by a trained
+  network of `straw.nets` (torch is imported only for it).
 
 `play_game` plays one game to the end (two passes, or a move cap) and scores it by Tromp-Taylor
 into a `straw.sgf.GameRecord`;
@@ -21,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from straw import mcts
 from straw.go import Position, random_move
 from straw.gtp import Player
 from straw.sgf import GameRecord
+
+if TYPE_CHECKING:
+    from straw.nets import PolicyValueNet
 
 Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal
 
@@ -95,6 +100,23 @@ class MCTSPlayer:
             self.tree = mcts.Tree(self.position, self.config)
         mcts.run(self.tree, self.evaluate, self.simulations)
         return int(np.argmax(self.tree.visit_counts()))
+
+
+def network_player(
+    net: PolicyValueNet,
+    simulations: int = 64,
+    seed: int = 0,
+    noise: bool = False,
+    suicide_allowed: bool = False,
+) -> MCTSPlayer:
+    """The AlphaZero player: the same search with the PUCT rule, guided by the network `net`.
+    With `noise`, Dirichlet noise at the root of every search, alpha = 10 / moves on the empty
+    board as in self-play, so that games against a deterministic opponent are not all alike."""
+    from straw.nets import evaluator
+
+    alpha = 10 / (net.config.size**2 + 1) if noise else None
+    search = mcts.SearchConfig(rule=mcts.PUCT(), dirichlet_alpha=alpha, seed=seed)
+    return MCTSPlayer(simulations, evaluator(net), seed, search, suicide_allowed)
 
 
 # ----------------------------------------------------------------------------------------------
