@@ -36,7 +36,7 @@ import torch
 from torch.func import functional_call, grad, vmap
 
 from straw import lm
-from straw.estimators import reward_to_go, terminal_reward
+from straw.estimators import multi_step_weights, single_step_weights, terminal_reward
 from straw.tokens import Task
 
 ESTIMATORS = ("single", "multi")
@@ -65,9 +65,9 @@ def weights(
 ) -> np.ndarray:
     """The weights c_t (n, T) of every token's score, for rows grouped by prompt."""
     if estimator == "single":
-        c = np.repeat(token_rewards.sum(axis=1, keepdims=True), token_rewards.shape[1], axis=1)
+        c = single_step_weights(token_rewards)  # the estimators of chapter 1, baseline 0
     elif estimator == "multi":
-        c = reward_to_go(token_rewards)
+        c = multi_step_weights(token_rewards)
     else:
         raise ValueError(f"estimator must be one of {ESTIMATORS}; got {estimator!r}")
     n, T = c.shape
