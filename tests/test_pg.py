@@ -1,4 +1,6 @@
-"""REINFORCE weights, per-sample gradients against backward passes, exact gradients."""
+"""REINFORCE weights, per-sample gradients against backward passes, exact gradients, intervals."""
+
+import math
 
 import numpy as np
 import pytest
@@ -74,6 +76,24 @@ def test_vectorised_per_sample_gradients_equal_backward_passes():
     assert torch.allclose(fast.mean(dim=0), -pg.flat_gradient(model), atol=1e-5)
 
 
+def test_traces_by_length_measures_every_weighting_on_the_same_answers():
+    model = lm.TinyLM(lm.LMConfig(vocab=3, context=8, n_layer=1, n_embd=16, n_head=2))
+    tasks = [RunningSum(3, 2), RunningSum(3, 4)]
+    kinds = {"outcome": ("outcome", "single"), "process": ("process", "multi")}
+    traces, success = pg.traces_by_length(model, tasks, kinds, answers=8)
+    assert list(traces) == list(kinds) and all(len(t) == 2 for t in traces.values())
+    for task, rate, trace in zip(tasks, success, traces["process"], strict=True):
+        rng, generator = (
+            np.random.default_rng(task.length),
+            torch.Generator().manual_seed(task.length),
+        )
+        batch = pg.sample_batch(model, task, 8, 1, rng, generator)
+        c = pg.weights(pg.rewards(task, batch.prompts, batch.answers, "process"), 1, "multi")
+        grads = pg.per_sample_gradients(model, batch.prompts, batch.answers, c)
+        assert trace == pg.gradient_stats(grads).trace
+        assert rate == task.outcome(batch.prompts, batch.answers).mean()
+
+
 def test_exact_gradient_matches_enumerated_estimator_mean():
     task = DigitSum(3, 3, 4)
     model = small_model(task, seed=1)
@@ -126,3 +146,30 @@ def test_kl_penalty_is_zero_at_the_reference():
     )
     with pytest.raises(ValueError, match="reference model"):
         pg.surrogate_loss(model, batch, c, None, kl_coef=1.0)
+
+
+def student_t_cdf(x, df):
+    """P(t <= x) for Student's t with `df` degrees of freedom, by integrating its density."""
+    grid = np.linspace(0, x, 200_001)
+    scale = math.gamma((df + 1) / 2) / (math.sqrt(df * math.pi) * math.gamma(df / 2))
+    density = scale * (1 + grid**2 / df) ** (-(df + 1) / 2)
+    return 0.5 + float(((density[1:] + density[:-1]) / 2 * np.diff(grid)).sum())
+
+
+def test_interval_quantiles_are_students_t():
+    assert pg.T_975[4] == 2.776 and pg.T_975[2] == 4.303  # the printed tables' values
+    for df, quantile in pg.T_975.items():
+        assert abs(student_t_cdf(quantile, df) - 0.975) < 2e-5
+
+
+def test_mean_interval_over_runs():
+    runs = np.array([[0.0, 1.0], [2.0, 1.0]])  # two runs: 1 degree of freedom
+    mean, half = pg.mean_interval(runs)
+    assert mean.tolist() == [1.0, 1.0]
+    assert half[0] == pytest.approx(12.706) and half[1] == 0
+    values = np.arange(5.0)
+    mean, half = pg.mean_interval(values[None, :], axis=1)
+    assert mean[0] == 2 and half[0] == pytest.approx(2.776 * np.sqrt(2.5 / 5))
+    for runs in (np.zeros((1, 3)), np.zeros((12, 3))):
+        with pytest.raises(ValueError, match="needs 2 to 11 runs"):
+            pg.mean_interval(runs)

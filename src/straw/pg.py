@@ -22,8 +22,10 @@ for every t) the single- and multi-step weights are equal for every baseline. A 
 `per_sample_gradients` computes g(y) for every answer of a batch at once with `torch.func`
 (vmap over grad), which is what makes the variance measurable: the trace of the covariance,
 the noise scale tr(Sigma) / |G|^2 (McCandlish et al. 2018) and, where every answer can be
-enumerated (`exact_gradient`), the cosine between a batch's mean gradient and the true one.
-`train` runs REINFORCE with any of these weights, an optional KL penalty to a reference model.
+enumerated (`exact_gradient`), the cosine between a batch's mean gradient and the true one;
+`traces_by_length` measures the trace against the answer's length. `train` runs REINFORCE with
+any of these weights, an optional KL penalty to a reference model, and `mean_interval` reports
+a figure over a few seeds with its 95% interval.
 """
 
 from __future__ import annotations
@@ -44,6 +46,19 @@ BASELINES = ("none", "rloo", "grpo")
 REWARDS = ("outcome", "process")
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 GRPO_EPS = 1e-6  # added to the group's standard deviation, so an all-equal group gives zeros
+# Student's t, 97.5% quantile, by degrees of freedom: a 95% interval is mean +- t s / sqrt(n).
+T_975 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,6 +251,30 @@ def gradient_stats(grads: torch.Tensor, exact: torch.Tensor | None = None) -> Gr
     return GradientStats(mean, trace, float(exact @ exact), cosine)
 
 
+def traces_by_length(
+    model: lm.TinyLM, tasks: list[Task], weightings: dict[str, tuple[str, str]], answers: int = 256
+) -> tuple[dict[str, list[float]], list[float]]:
+    """tr Cov of the per-sample gradients for every task (one per answer length T) and every
+    weighting, named (reward, estimator) with no baseline; and each task's success rate.
+
+    For each task, `answers` answers to as many prompts are sampled from `model` with seeds T,
+    and every weighting is measured on those same answers, so that only the length changes
+    from one task to the next and only the weighting within one.
+    """
+    traces = {name: [] for name in weightings}
+    success = []
+    for task in tasks:
+        T = task.length
+        rng, generator = np.random.default_rng(T), torch.Generator().manual_seed(T)
+        batch = sample_batch(model, task, answers, 1, rng, generator)
+        for name, (reward, estimator) in weightings.items():
+            c = weights(rewards(task, batch.prompts, batch.answers, reward), 1, estimator)
+            grads = per_sample_gradients(model, batch.prompts, batch.answers, c)
+            traces[name].append(gradient_stats(grads).trace)
+        success.append(float(task.outcome(batch.prompts, batch.answers).mean()))
+    return traces, success
+
+
 # ----------------------------------------------------------------------------------------------
 # Exact quantities, by enumerating every answer to one prompt.
 
@@ -361,3 +400,25 @@ def train(
     if evaluate is not None:
         log.evaluated.append((sampled, evaluate(model)))
     return log
+
+
+# ----------------------------------------------------------------------------------------------
+# Reporting a figure over seeds.
+
+
+def mean_interval(values, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The mean over `axis` (the runs, one per seed) and the half-width of its 95% interval,
+    t s / sqrt(n) with Student's t for n - 1 degrees of freedom: the few seeds a run affords
+    are too few for the normal 1.96.
+
+    Raises ValueError when n - 1 is not in the table `T_975`.
+    """
+    values = np.asarray(values, dtype=float)
+    n = values.shape[axis]
+    if n - 1 not in T_975:
+        raise ValueError(
+            f"a 95% interval here needs 2 to {max(T_975) + 1} runs (Student's t is tabulated "
+            f"for 1 to {max(T_975)} degrees of freedom); got {n}"
+        )
+    half = T_975[n - 1] * values.std(axis=axis, ddof=1) / np.sqrt(n)
+    return values.mean(axis=axis), half
