@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from straw import expert, lm, pg
+from straw import expert, gumbel, lm, mcts, pg
 from straw.tokens import CombinationLock, RunningSum
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -38,6 +38,23 @@ def test_every_simulation_is_one_verifier_call_and_targets_are_distributions():
         assert answers.shape == (4, 3) and targets.shape == (4, 3, 6)
         np.testing.assert_allclose(targets.sum(axis=-1), 1.0)
         assert counter.calls == 5 * 4 * 3
+
+
+def test_searches_from_given_states_are_the_searches_expert_iteration_runs():
+    task = CombinationLock(vocab=4, length=2, seed=0)
+    model = tiny_model(task)
+    assert type(expert.search_tree(task.game(), 8)) is mcts.Tree
+    tree = expert.search_tree(task.game(), 8, "gumbel", seed=3)
+    assert isinstance(tree, gumbel.GumbelTree) and tree.config.seed == 3
+    states = [task.game(), task.game().play(1)]
+    for search in expert.SEARCHES:
+        counter = expert.Counter()
+        evaluate = expert.model_evaluator(model, np.random.default_rng(0), counter)
+        trees = expert.search_states(states, evaluate, 6, search, counter, seed=5)
+        assert [t.root.state for t in trees] == states and counter.calls == 6 * 2
+        assert all(t.visit_counts().sum() > 0 for t in trees)
+        if search == "gumbel":
+            assert [t.config.seed for t in trees] == [5, 6]
 
 
 def test_expert_iteration_learns_a_lock_and_counts_its_calls():

@@ -102,6 +102,48 @@ class Log:
     evaluated: list[tuple[int, float]] = field(default_factory=list)  # (calls, value)
 
 
+def search_tree(
+    state: TokenGame, simulations: int, search: str = "puct", seed: int = 0
+) -> mcts.Tree:
+    """An unsearched tree at `state`: PUCT's (`straw.mcts.Tree`), or the Gumbel root's
+    (`straw.gumbel.GumbelTree`), which plans its sequential halving for `simulations` and
+    samples the tokens it considers with `seed`."""
+    if search not in SEARCHES:
+        raise ValueError(f"search must be one of {SEARCHES}; got {search!r}")
+    if search == "puct":
+        return mcts.Tree(state)
+    return gumbel.GumbelTree(state, simulations, gumbel.GumbelConfig(seed=seed))
+
+
+def search_states(
+    states: list[TokenGame],
+    evaluate: Callable[[list[TokenGame]], tuple],
+    simulations: int,
+    search: str,
+    counter: Counter,
+    seed: int = 0,
+) -> list[mcts.Tree]:
+    """One search of `simulations` from every state (the Gumbel root of state i seeded with
+    `seed + i`); returns the trees. The searches run side by side (`mcts.run_batched`), so
+    `evaluate` sees one batch per simulation.
+
+    Every simulation that does not end at a leaf to evaluate ends at a finished answer, which
+    the verifier judges directly: those calls are added to `counter`. The calls `evaluate`
+    makes itself (`model_evaluator`'s rollouts) it counts itself.
+    """
+    trees = [search_tree(s, simulations, search, seed + i) for i, s in enumerate(states)]
+    evaluated = 0
+
+    def counting(leaves):
+        nonlocal evaluated
+        evaluated += len(leaves)
+        return evaluate(leaves)
+
+    mcts.run_batched(trees, counting, simulations)
+    counter.calls += simulations * len(trees) - evaluated
+    return trees
+
+
 def search_targets(
     model: lm.TinyLM,
     task: Task,
@@ -113,39 +155,18 @@ def search_targets(
     seed: int = 0,
     values: str = "rollout",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Write one answer to each prompt, searching before every token; returns the answers
-    (n, T) and the search's target at every position (n, T, V). All answers' searches run side
-    by side (`mcts.run_batched`), so the model sees one batch per simulation."""
-    if search not in SEARCHES:
-        raise ValueError(f"search must be one of {SEARCHES}; got {search!r}")
+    """Write one answer to each prompt, searching before every token (`search_states`); returns
+    the answers (n, T) and the search's target at every position (n, T, V)."""
     if values not in VALUES:
         raise ValueError(f"values must be one of {VALUES}; got {values!r}")
     if values == "rollout":
         evaluate = model_evaluator(model, rng, counter)
     else:
         evaluate = value_head_evaluator(model)
-    evaluated = 0
-
-    def counting(states):
-        nonlocal evaluated
-        evaluated += len(states)
-        return evaluate(states)
-
     states = [task.game(prompt) for prompt in prompts]
     targets = np.zeros((len(prompts), task.length, task.vocab))
     for t in range(task.length):
-        if search == "puct":
-            trees = [mcts.Tree(s) for s in states]
-        else:
-            configs = [gumbel.GumbelConfig(seed=seed + 1000 * t + i) for i in range(len(states))]
-            trees = [
-                gumbel.GumbelTree(s, simulations, c) for s, c in zip(states, configs, strict=True)
-            ]
-        evaluated = 0
-        mcts.run_batched(trees, counting, simulations)
-        # every simulation that does not end at a leaf to evaluate ends at a finished answer,
-        # which the verifier judges directly
-        counter.calls += simulations * len(trees) - evaluated
+        trees = search_states(states, evaluate, simulations, search, counter, seed + 1000 * t)
         for i, tree in enumerate(trees):
             targets[i, t] = tree.improved_policy()
             if search == "puct":  # play as AlphaZero explores: sample from the visit counts
