@@ -8,6 +8,7 @@ with. Opponents:
     random       uniform over moves that do not fill the mover's own eyes
     mcts:N       pure Monte Carlo tree search, N simulations with random rollouts
     gnugo:L      GNU Go 3.8 at level L (--chinese-rules --positional-superko --capture-all-dead)
+    net:FILE     another network (an earlier checkpoint, say) as the same AlphaZero player
 
 It prints one line per checkpoint (iteration, CPU seconds of training, score with its 95% Wilson
 interval, Elo difference with its interval) and writes them as JSON to `--out`.
@@ -31,21 +32,27 @@ from straw import arena, nets
 from straw.gtp import GnuGoPlayer
 
 
-def opponent(spec: str, seed: int):
+def opponent(spec: str, seed: int, simulations: int, noise: bool, size: int):
     kind, _, value = spec.partition(":")
+    if kind == "net" and value:
+        try:
+            net, _ = nets.load_network(value, size)
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"error: opponent {spec!r}: {error}") from None
+        return arena.network_player(net, simulations, seed + 1, noise)
     if kind == "random":
         return arena.RandomPlayer(seed=seed)
     if kind == "mcts" and value.isdigit():
         return arena.MCTSPlayer(int(value), seed=seed)
     if kind == "gnugo" and value.isdigit():
         return GnuGoPlayer(level=int(value), capture_all_dead=True, seed=seed)
-    raise SystemExit(f"error: an opponent is random, mcts:N or gnugo:L, not {spec!r}")
+    raise SystemExit(f"error: an opponent is random, mcts:N, gnugo:L or net:FILE, not {spec!r}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", help="network files (.safetensors)")
-    parser.add_argument("--opponent", default="random", help="random, mcts:N or gnugo:L")
+    parser.add_argument("--opponent", default="random", help="random, mcts:N, gnugo:L, net:FILE")
     parser.add_argument("--games", type=int, default=20, help="games per checkpoint")
     parser.add_argument("--simulations", type=int, default=64, help="network search size")
     parser.add_argument("--noise", action="store_true", help="root noise for the network")
@@ -63,7 +70,7 @@ def main() -> None:
         size, komi = meta["board_size"], meta["komi"]
         started = time.process_time()
         player = arena.network_player(net, args.simulations, args.seed, args.noise)
-        other = opponent(args.opponent, args.seed)
+        other = opponent(args.opponent, args.seed, args.simulations, args.noise, size)
         try:
             result = arena.match(player, other, args.games, size, komi, names=("net", "opponent"))
         finally:

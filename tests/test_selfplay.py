@@ -1,5 +1,6 @@
 """Self-play: games replay legally, targets are distributions and results, workers agree."""
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -44,17 +45,17 @@ def test_targets_are_visit_distributions_over_legal_moves_and_results(batch):
         == sum(len(moves) for moves in batch.moves)
     )
     assert np.allclose(batch.policies.sum(axis=1), 1, atol=1e-6)
-    first = 0
-    for moves, score in zip(batch.moves, batch.scores, strict=True):
+    for g, (moves, score) in enumerate(zip(batch.moves, batch.scores, strict=True)):
+        policies, values = batch.policies[batch.game(g)], batch.values[batch.game(g)]
+        assert len(policies) == len(values) == len(moves)
         position = Position(4, 0.5, suicide_allowed=False)
         for k, move in enumerate(moves):
             illegal = np.ones(17, bool)
             illegal[position.legal_actions()] = False
-            assert batch.policies[first + k][illegal].sum() == 0
+            assert policies[k][illegal].sum() == 0
             # the result, for the player to move: +1 if she went on to win
-            assert batch.values[first + k] == np.sign(score) * position.to_play
+            assert values[k] == np.sign(score) * position.to_play
             position = position.play(move)
-        first += len(moves)
 
 
 def test_self_play_is_reproducible_and_independent_of_the_executor(net):
@@ -85,3 +86,9 @@ def test_resignation_is_counted_and_checked(net):
     assert batch.resigned + batch.checked > 0
     assert batch.resigned + batch.checked <= 6 and 0 <= batch.wrong_resignations <= batch.checked
     assert len(batch.values) == sum(len(m) for m in batch.moves) + batch.resigned
+    resigned = [g for g in range(6) if batch.lengths[g] == len(batch.moves[g]) + 1]
+    assert len(resigned) == batch.resigned  # the others have a row per move
+    assert all(batch.lengths[g] == len(batch.moves[g]) for g in range(6) if g not in resigned)
+    rows = [batch.game(g) for g in range(6)]
+    assert rows[0].start == 0 and rows[-1].stop == len(batch.values)
+    assert all(a.stop == b.start for a, b in itertools.pairwise(rows))

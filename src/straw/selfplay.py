@@ -72,11 +72,18 @@ class SelfPlayBatch:
     policies: np.ndarray
     values: np.ndarray
     moves: list[list[int]] = field(default_factory=list)  # every game's moves
+    lengths: list[int] = field(default_factory=list)  # every game's rows (see `game`)
     scores: list[float] = field(default_factory=list)  # Black's Tromp-Taylor score minus komi
     resigned: int = 0  # games ended by resignation
     checked: int = 0  # games that played on past a resignation they would have made
     wrong_resignations: int = 0  # of those, games the would-be resigner went on to win or draw
     cpu_seconds: float = 0.0
+
+    def game(self, g: int) -> slice:
+        """The rows of game `g` in planes, policies and values: its positions in order, one per
+        move, and for a game ended by resignation one more, the position its loser resigned in."""
+        start = sum(self.lengths[:g])
+        return slice(start, start + self.lengths[g])
 
     @staticmethod
     def concatenate(batches: list[SelfPlayBatch]) -> SelfPlayBatch:
@@ -85,6 +92,7 @@ class SelfPlayBatch:
             policies=np.concatenate([b.policies for b in batches]),
             values=np.concatenate([b.values for b in batches]),
             moves=[m for b in batches for m in b.moves],
+            lengths=[n for b in batches for n in b.lengths],
             scores=[s for b in batches for s in b.scores],
             resigned=sum(b.resigned for b in batches),
             checked=sum(b.checked for b in batches),
@@ -163,6 +171,7 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
         policies=np.concatenate(batch_policies),
         values=np.concatenate(batch_values),
         moves=moves,
+        lengths=[len(p) for p in positions],
         scores=[float(s) for s in scores],
         resigned=resigned,
         checked=checked,

@@ -36,8 +36,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from straw.go import Position
+from straw.go import Position, random_move
 from straw.nets import (
+    PLANES,
     NetConfig,
     PolicyValueNet,
     encode,
@@ -118,7 +119,7 @@ class ReplayBuffer:
         n = config.size
         return cls(
             capacity,
-            np.zeros((0, 4, n, n), np.uint8),
+            np.zeros((0, PLANES, n, n), np.uint8),
             np.zeros((0, n * n + 1), np.float32),
             np.zeros(0, np.float32),
         )
@@ -182,6 +183,7 @@ def train(
     done, cpu_so_far, step = resume(run_dir, config, net, optimizer, buffer)
     trim_log(run_dir / "log.jsonl", done)
     command = command or " ".join(sys.argv)
+    revision = git_revision()  # the code this process runs, whatever changes on disk meanwhile
     own_executor = executor is None
     executor = executor or make_executor(config.jobs)
     record: dict = {}
@@ -233,7 +235,7 @@ def train(
                 "cpu_seconds_total": round(cpu_so_far, 2),
                 "wall_seconds": round(time.time() - started_wall, 2),
             }
-            meta = run_metadata(config, command, iteration, step, cpu_so_far)
+            meta = run_metadata(config, command, iteration, step, cpu_so_far, revision)
             save_network(net, run_dir / "nets" / f"iter_{iteration:04d}.safetensors", **meta)
             with open(run_dir / "log.jsonl", "a") as log:  # before the commit: see trim_log
                 log.write(json.dumps(record) + "\n")
@@ -247,8 +249,11 @@ def train(
     return record
 
 
-def run_metadata(config: TrainConfig, command: str, iteration: int, step: int, cpu: float):
-    """What a checkpoint says about itself: the board, the run's config, how far it got, how."""
+def run_metadata(
+    config: TrainConfig, command: str, iteration: int, step: int, cpu: float, revision: str
+) -> dict:
+    """What a checkpoint says about itself: the board, the run's config, how far it got, how
+    (`revision`: the code's commit when the process started, from `git_revision`)."""
     return {
         "board_size": config.board,
         "komi": config.komi,
@@ -258,7 +263,7 @@ def run_metadata(config: TrainConfig, command: str, iteration: int, step: int, c
         "seed": config.seed,
         "cpu_seconds": round(cpu, 2),
         "command": command,
-        "git_revision": git_revision(),
+        "git_revision": revision,
     }
 
 
@@ -354,8 +359,8 @@ def git_revision() -> str:
 
 def policy_vs_random(net: PolicyValueNet, size: int, komi: float, games: int, seed) -> float:
     """Score (wins + draws/2) / games of the network's most probable legal move, no search,
-    against uniformly random moves that never fill their own eyes; colours alternate. All games
-    advance together, so each move is one network call."""
+    against `straw.go.random_move` (uniform over plays that fill no own eye); colours alternate.
+    All games advance together, so each move is one network call."""
     if games == 0:
         return float("nan")
     rng = np.random.default_rng(int(seed))
@@ -374,10 +379,7 @@ def policy_vs_random(net: PolicyValueNet, size: int, komi: float, games: int, se
                 positions[g] = positions[g].play(legal[int(np.argmax(row[legal]))])
         for g in active:
             if g not in to_net:
-                position = positions[g]
-                choices = [a for a in position.legal_actions()[:-1] if not position.is_own_eye(a)]
-                action = choices[int(rng.integers(len(choices)))] if choices else size * size
-                positions[g] = position.play(action)
+                positions[g] = positions[g].play(random_move(positions[g], rng))
             moves[g] += 1
         active = [g for g in active if not positions[g].is_terminal() and moves[g] < 3 * size**2]
     results = [np.sign(positions[g].score()) * net_colour[g] for g in range(games)]
