@@ -181,13 +181,17 @@ def check_enumerable(vocab: int, length: int):
         )
 
 
+def all_sequences(vocab: int, length: int) -> np.ndarray:
+    """Every one of the V^T sequences, shape (V^T, T): row n spells n in base V, first token
+    most significant. Raises ValueError naming the limit when there are too many."""
+    check_enumerable(vocab, length)
+    return np.stack(np.unravel_index(np.arange(vocab**length), (vocab,) * length), axis=1)
+
+
 def enumerate_sequences(policy: Policy) -> Enumeration:
     """All V^T sequences of `policy` with their probabilities and token scores."""
-    vocab, length = policy.vocab, policy.length
-    check_enumerable(vocab, length)
-    count = vocab**length
-    # Row n spells n in base V, first token most significant.
-    sequences = np.stack(np.unravel_index(np.arange(count), (vocab,) * length), axis=1)
+    vocab = policy.vocab
+    sequences = all_sequences(vocab, policy.length)
     rows = policy.rows(sequences)
     token_probs = policy.probabilities()[rows]  # (N, T, V)
     chosen = np.take_along_axis(token_probs, sequences[..., None], axis=2)[..., 0]

@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from straw.estimators import check_enumerable
+from straw.estimators import all_sequences
 from straw.games import IllegalMove
 
 # The largest vocabulary a task (and the search over its tokens) accepts: the book's V sweep
@@ -98,9 +98,7 @@ class Task:
 
         Raises ValueError naming the limit (`straw.estimators.MAX_SEQUENCES`) when too many.
         """
-        check_enumerable(self.vocab, self.length)
-        count = self.vocab**self.length
-        return np.stack(np.unravel_index(np.arange(count), (self.vocab,) * self.length), axis=1)
+        return all_sequences(self.vocab, self.length)
 
     def game(self, prompt=()) -> TokenGame:
         """The task for one prompt as a one-player game, at its start (nothing written yet)."""
