@@ -12,7 +12,8 @@ the pass; its value head the expected outcome for the player to move.
 
 A Go board has eight symmetries (the dihedral group: four rotations, each with or without a
 reflection). The rules do not change under them, so every training position is worth eight, and
-`symmetries` gives the eight versions of a batch of planes and of its policy targets.
+`symmetries` gives the eight versions of a batch of planes and of its policy targets (`symmetry`
+one of them).
 
 Networks know nothing of the search: `evaluator(net)` is the only bridge, a function of positions
 that returns priors and values, which is what `straw.mcts.run_batched` asks for.
@@ -124,21 +125,23 @@ def encode(positions: Sequence[Position]) -> np.ndarray:
     return planes
 
 
-def symmetries(planes: np.ndarray, policies: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The eight dihedral images of a batch: planes (batch, C, n, n) and policies over the n*n
-    points plus the pass (batch, n*n + 1), transformed alike; the pass stays where it is."""
+def symmetry(planes: np.ndarray, policies: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dihedral image `k` (0..7: k // 2 quarter turns, then a mirror if k is odd) of a batch:
+    planes (batch, C, n, n) and policies over the n*n points plus the pass (batch, n*n + 1),
+    transformed alike; the pass stays where it is."""
     batch, _, n, _ = planes.shape
     points, passes = policies[:, :-1].reshape(batch, n, n), policies[:, -1:]
-    images = []
-    for turns in range(4):
-        for flip in (False, True):
-            p = np.rot90(planes, turns, axes=(2, 3))
-            q = np.rot90(points, turns, axes=(1, 2))
-            if flip:
-                p, q = p[..., ::-1], q[..., ::-1]
-            flat = np.concatenate([q.reshape(batch, n * n), passes], axis=1)
-            images.append((np.ascontiguousarray(p), np.ascontiguousarray(flat)))
-    return images
+    p = np.rot90(planes, k // 2, axes=(2, 3))
+    q = np.rot90(points, k // 2, axes=(1, 2))
+    if k % 2:
+        p, q = p[..., ::-1], q[..., ::-1]
+    flat = np.concatenate([q.reshape(batch, n * n), passes], axis=1)
+    return np.ascontiguousarray(p), np.ascontiguousarray(flat)
+
+
+def symmetries(planes: np.ndarray, policies: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The eight dihedral images of a batch (`symmetry` k = 0..7), the identity first."""
+    return [symmetry(planes, policies, k) for k in range(8)]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from straw.nets import (
     read_safetensors,
     save_network,
     state_arrays,
-    symmetries,
+    symmetry,
     write_safetensors,
 )
 from straw.selfplay import SelfPlayBatch, SelfPlayConfig, generate
@@ -136,8 +136,9 @@ class ReplayBuffer:
     def sample(self, rng: np.random.Generator, batch_size: int):
         """A minibatch as torch tensors, turned by one random symmetry of the board."""
         index = rng.integers(len(self), size=batch_size)
-        images = symmetries(self.planes[index].astype(np.float32), self.policies[index])
-        planes, policies = images[int(rng.integers(8))]
+        planes, policies = symmetry(
+            self.planes[index].astype(np.float32), self.policies[index], int(rng.integers(8))
+        )
         return (
             torch.from_numpy(planes),
             torch.from_numpy(policies),
