@@ -117,7 +117,7 @@ class GumbelTree(mcts.Tree):
         root = self.root
         logits = np.log(np.maximum(root.priors, np.finfo(float).tiny))
         visits = root.child_visits.astype(float)
-        q = np.where(visits > 0, root.child_values / np.maximum(visits, 1), 0.0)
+        q = root.child_means()
         return logits, visits, q
 
     def _root_scores(self, considered_visit: int) -> np.ndarray:

@@ -71,6 +71,11 @@ class Node:
         self.child_visits = np.zeros(len(actions), dtype=int)
         self.child_values = np.zeros(len(actions))
 
+    def child_means(self, unvisited: float = 0.0) -> np.ndarray:
+        """Q(a) = W(a) / N(a) for every move, from this node's view; `unvisited` where N(a) = 0."""
+        n = self.child_visits
+        return np.where(n > 0, self.child_values / np.maximum(n, 1), unvisited)
+
     def child(self, slot: int) -> Node:
         """The child reached by the move in entry `slot`, made on the first walk into it."""
         action = int(self.actions[slot])
@@ -91,8 +96,7 @@ class PUCT:
     unvisited_value: float = 0.0  # Q of an unvisited child ("first-play urgency")
 
     def scores(self, node: Node) -> np.ndarray:
-        n = node.child_visits
-        q = np.where(n > 0, node.child_values / np.maximum(n, 1), self.unvisited_value)
+        q, n = node.child_means(self.unvisited_value), node.child_visits
         return q + self.c * node.priors * math.sqrt(max(node.visit_count, 1)) / (1 + n)
 
 
@@ -107,7 +111,7 @@ class UCT:
         n = node.child_visits
         if (n == 0).any():
             return np.where(n == 0, np.inf, -np.inf)
-        return node.child_values / n + self.c * np.sqrt(math.log(node.visit_count) / n)
+        return node.child_means() + self.c * np.sqrt(math.log(node.visit_count) / n)
 
 
 # ----------------------------------------------------------------------------------------------
