@@ -109,6 +109,17 @@ def test_lines_are_preprocessed_as_gtp_says(engine):
     assert engine.handle(b"name \xff\xfe") == "? syntax error: expected 0 argument(s), got 1\n\n"
 
 
+@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\u2003", "\x85", "\u2028"])
+def test_only_space_and_tab_separate_words_and_every_line_is_answered(engine, space):
+    # GTP is ASCII: other whitespace is part of a word, and a line of it gets a reply (a
+    # controller waiting for one would otherwise wait forever).
+    assert engine.handle(space) == "? unknown command\n\n"
+    assert engine.handle(f"19{space}name") == "? unknown command\n\n"
+    assert engine.handle(f"name{space}") == "? unknown command\n\n"
+    expected = "?19 syntax error: expected 0 argument(s), got 1\n\n"
+    assert engine.handle(f"19 name {space}") == expected
+
+
 # --- Setting up the game --------------------------------------------------------------------
 
 
@@ -361,7 +372,14 @@ def test_straw_gtp_as_a_subprocess():
     [
         (["gtp", "--size", "1"], "board sizes are 2 to 19"),
         (["gtp", "--size", "nine"], "invalid board_size value"),
-        (["gtp", "--komi", "x"], "invalid float value"),
+        (["gtp", "--komi", "x"], "invalid komi value"),
+        (["gtp", "--komi", "nan"], "komi must be a finite number, not nan"),
+        (["gtp", "--komi", "inf"], "komi must be a finite number, not inf"),
+        (["gtp", "--komi", "1e400"], "komi must be a finite number, not 1e400"),
+        (["gtp", "--simulations", "0"], "must be 1 or more, not 0"),
+        (["gtp", "--simulations", "-3"], "must be 1 or more, not -3"),
+        (["gtp", "--simulations", "many"], "invalid positive value"),
+        (["gtp", "--seed", "-1"], "seeds are 0 or more, not -1"),
         (["gtp", "--bogus"], "unrecognized arguments"),
         ([], "the following arguments are required: command"),
     ],
@@ -371,6 +389,15 @@ def test_bad_command_line_arguments_exit_with_usage(arguments, message):
     finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert finished.returncode == 2
     assert "usage: python -m straw" in finished.stderr and message in finished.stderr
+
+
+@pytest.mark.parametrize("simulations", ["1", "2"])
+def test_fewer_simulations_than_moves_still_give_a_legal_move(simulations):
+    command = [*STRAW_GTP, "--size", "5", "--simulations", simulations]
+    with GTPClient(command, timeout=60) as client:
+        client.send("play b A5")  # the first point in action order: no longer a move
+        assert client.send("genmove w") != "A5"  # a '?' reply would raise GTPError
+        assert client.send("genmove b") not in ("A5", "pass")
 
 
 def test_the_client_times_out_and_stops_a_silent_engine():

@@ -142,3 +142,29 @@ def test_batched_search_equals_one_tree_at_a_time():
 def test_improved_policy_before_any_search_is_an_error():
     with pytest.raises(ValueError, match="no simulations"):
         mcts.Tree(Nim(5)).improved_policy()
+
+
+def test_the_best_action_is_legal_and_follows_visits_then_value_then_prior():
+    # Nim(2): only actions 0 and 1 are legal. One simulation expands the root and visits
+    # nothing, so the visit counts say nothing: the prior decides, and never an index default.
+    def prior_on(action):
+        def evaluate(states):
+            priors = np.full((len(states), 3), 0.1)
+            priors[:, action] = 0.8
+            return priors, np.zeros(len(states))
+
+        return evaluate
+
+    tree = mcts.run(mcts.Tree(Nim(2)), prior_on(1), 1)
+    assert tree.visit_counts().sum() == 0 and tree.best_action() == 1
+    tree = mcts.run(mcts.Tree(Nim(3)), prior_on(2), 1)
+    assert tree.best_action() == 2
+    # With the visits equal, the better mean value decides: from Nim(2), taking both wins.
+    uct = mcts.SearchConfig(rule=mcts.UCT())  # every move once before any twice
+    tree = mcts.run(mcts.Tree(Nim(2), uct), prior_on(0), 3)
+    assert tree.root.child_visits.tolist() == [1, 1] and tree.best_action() == 1
+    # Otherwise the most visited move, as the improved policy at temperature 0.
+    tree = mcts.run(mcts.Tree(Nim(9)), mcts.uniform_evaluator, 64)
+    assert tree.improved_policy(0)[tree.best_action()] == 1
+    with pytest.raises(ValueError, match="no simulations"):
+        mcts.Tree(Nim(5)).best_action()

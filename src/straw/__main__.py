@@ -7,6 +7,7 @@ the parsed arguments, registered in `main` with its own options.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -17,9 +18,9 @@ def main(argv: list[str] | None = None) -> int:
 
     gtp = commands.add_parser("gtp", help="play Go over GTP on stdin/stdout (Sabaki, GoGui)")
     gtp.add_argument("--size", type=board_size, default=9, help="board size, 2 to 19 (9)")
-    gtp.add_argument("--komi", type=float, default=7.5, help="komi (7.5)")
-    gtp.add_argument("--simulations", type=int, default=400, help="searches per move (400)")
-    gtp.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    gtp.add_argument("--komi", type=komi, default=7.5, help="komi (7.5)")
+    gtp.add_argument("--simulations", type=positive, default=400, help="searches per move (400)")
+    gtp.add_argument("--seed", type=seed, default=0, help="random seed, 0 or more (0)")
     gtp.add_argument(
         "--suicide-allowed",
         action="store_true",
@@ -75,11 +76,35 @@ def default_player(args: argparse.Namespace):
     return network_player(net, args.simulations, args.seed, suicide_allowed=args.suicide_allowed)
 
 
+# Argument types: a bad value is a usage error (exit 2) that names it, never a traceback.
+
+
 def board_size(text: str) -> int:
     size = int(text)
     if not 2 <= size <= 19:
         raise argparse.ArgumentTypeError(f"board sizes are 2 to 19, not {size}")
     return size
+
+
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
+def seed(text: str) -> int:
+    number = int(text)
+    if number < 0:  # numpy's generators take seeds of 0 or more
+        raise argparse.ArgumentTypeError(f"seeds are 0 or more, not {number}")
+    return number
+
+
+def komi(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # as the GTP command `komi` refuses it
+        raise argparse.ArgumentTypeError(f"komi must be a finite number, not {text}")
+    return value
 
 
 if __name__ == "__main__":

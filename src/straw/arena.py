@@ -99,7 +99,7 @@ class MCTSPlayer:
         if self.tree is None:
             self.tree = mcts.Tree(self.position, self.config)
         mcts.run(self.tree, self.evaluate, self.simulations)
-        return int(np.argmax(self.tree.visit_counts()))
+        return self.tree.best_action()
 
 
 def network_player(

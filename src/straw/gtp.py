@@ -120,7 +120,9 @@ class GTPEngine:
         that holds no command (empty, or only a comment)."""
         if isinstance(line, bytes | bytearray):
             line = bytes(line).decode("utf-8", errors="replace")
-        words = _preprocess(line).split()
+        # GTP separates words by spaces and tabs only (the tabs are spaces by now); str.split()
+        # would also split on Unicode spaces, and a line of only U+00A0 would get no reply.
+        words = [word for word in _preprocess(line).split(" ") if word]
         if not words:
             return None
         # An id is a number; echo it as the controller wrote it (int() fails on huge ones).

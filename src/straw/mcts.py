@@ -200,6 +200,16 @@ class Tree:
         weights = counts ** (1.0 / temperature)
         return weights / weights.sum()
 
+    def best_action(self) -> int:
+        """The move the search prefers at the root: the most visited; among moves visited equally
+        often (all of them, when fewer simulations ran than there are legal moves), the one with
+        the higher mean value, then the higher prior, then the lower action. Always legal."""
+        root = self.root
+        if not root.expanded:
+            raise ValueError("no simulations have been run from this root")
+        keys = (-root.actions, root.priors, root.child_means(), root.child_visits)  # last first
+        return int(root.actions[np.lexsort(keys)[-1]])
+
     def root_value(self) -> float:
         """Mean backed-up value of the root's moves, for the player to move at the root."""
         if not self.root.expanded:
