@@ -2,6 +2,8 @@
 
 import inspect
 
+import numpy as np
+
 from straw import estimators, go, show
 
 
@@ -34,3 +36,16 @@ def test_side_by_side_shows_each_diagram_with_its_caption():
     assert html.count("<svg") == 2 and html.count("<figcaption") == 2
     assert "after C3 &lt;centre&gt;" in html
     assert repr(row) == f"empty\n{empty}\n\nafter C3 <centre>\n{centre}"
+
+
+def test_rounded_never_gives_a_signed_zero():
+    from straw.show import rounded
+
+    assert f"{rounded(-1e-17, 2):.2f}" == f"{rounded(1e-17, 2):.2f}" == "0.00"
+    assert f"{rounded(-0.0, 3):+.3f}" == "+0.000" and f"{rounded(-0.004, 2):.2f}" == "0.00"
+    assert f"{rounded(-0.006, 2):.2f}" == "-0.01" and rounded(2.345678, 3) == 2.346
+    assert [f"{v:.1f}" for v in rounded(np.array([-0.01, 0.04, -1.26]), 1)] == [
+        "0.0",
+        "0.0",
+        "-1.3",
+    ]

@@ -1,10 +1,11 @@
-"""Show package source and board diagrams inside a chapter.
+"""Show package source, board diagrams and printed numbers inside a chapter.
 
 Chapters explain the code of `straw` by displaying it, never by re-implementing it. `source(obj)`
 returns a displayable object: highlighted HTML (inline styles, so it needs no stylesheet and looks
 the same in Jupyter and in the rendered book) and the plain source as its text form, which is what
 a terminal and nbval see. `side_by_side` lays out several diagrams (anything with an `svg()`
-method, such as a Go position) in a row with captions, the same way.
+method, such as a Go position) in a row with captions, the same way. `rounded` prepares a float
+for printing so that the text does not depend on the CPU that computed it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+import numpy as np
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
@@ -77,3 +79,12 @@ class Row:
 def side_by_side(*items: tuple[str, object]) -> Row:
     """Show `(caption, diagram)` pairs in a row; a diagram is anything with an `svg()` method."""
     return Row(tuple(items))
+
+
+def rounded(value, digits: int):
+    """`value` (a float or an array) rounded to `digits` decimals, with no signed zero.
+
+    Another CPU's float kernels may leave a value near zero on the other side of it: -1e-17 here,
+    +1e-17 there. Both print as 0.00 after this, where formatting them alone prints -0.00 on one
+    machine and 0.00 on the other, and a stored output compared as text fails on one of them."""
+    return np.round(value, digits) + 0.0  # -0.0 + 0.0 is +0.0
