@@ -13,6 +13,7 @@ from straw.arena import (
     match,
     network_player,
     play_game,
+    sign_test,
     wilson_interval,
 )
 from straw.games import IllegalMove
@@ -83,6 +84,16 @@ def test_colours_alternate_and_results_count_from_the_first_players_view():
     assert [r.black for r in result.records] == ["a", "b", "a", "b", "a"]
     assert (result.wins, result.losses, result.draws) == (3, 2, 0)
     assert result.score == 0.6
+
+
+def test_sign_test_is_the_exact_binomial_tail():
+    assert sign_test(0, 10) == sign_test(10, 0) == 2 / 1024  # both tails of Binomial(10, 1/2)
+    assert sign_test(1, 9) == 2 * 11 / 1024
+    assert sign_test(5, 5) == sign_test(0, 0) == 1.0  # no evidence either way
+    assert abs(sign_test(20, 12) - 0.2153) < 1e-4  # not significant at 5%
+    assert sign_test(30, 12) < 0.01
+    with pytest.raises(ValueError):
+        sign_test(-1, 3)
 
 
 def test_wilson_interval_matches_known_values():

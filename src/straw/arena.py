@@ -174,6 +174,19 @@ def wilson_interval(successes: float, trials: int, z: float = Z_95) -> tuple[flo
     return low, high
 
 
+def sign_test(better: int, worse: int) -> float:
+    """The two-sided p-value of the sign test: how likely a split at least as uneven as `better`
+    against `worse` is if either side were equally likely (ties are left out before counting).
+    Exact: twice the binomial tail, P(X <= min) with X ~ Binomial(better + worse, 1/2)."""
+    if better < 0 or worse < 0:
+        raise ValueError(f"counts are 0 or more, not {better} and {worse}")
+    n = better + worse
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(better, worse) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
 def elo(score: float) -> float:
     """The Elo difference at which the stronger side expects this score: 400 log10(s / (1 - s)).
     A score of 0 or 1 gives minus or plus infinity (no finite difference explains it)."""
