@@ -102,6 +102,7 @@ class Solver:
         self.search: _Search | None = None
 
     def solve(self, state) -> Solution:
+        """The exact value of `state` (player +1's view) and every optimal action."""
         start = time.perf_counter()
         search = self._search_for(state)
         nodes = search.nodes
@@ -112,7 +113,8 @@ class Solver:
         return Solution(state.to_play * mover_value, best, search.nodes - nodes, seconds)
 
     def action_values(self, state) -> dict[int, float]:
-        """The exact value of every legal action, for the player to move."""
+        """The exact value of every legal action, for the player to move (not player +1: the
+        optimal actions are those with the largest value, for either player)."""
         search = self._search_for(state)
         values = {}
         for action in state.legal_actions():
@@ -190,7 +192,7 @@ class _Entry:
     """What a search of a state found, and when it holds: each bound with its condition."""
 
     lower: float  # the exact value, for the player to move, is at least `lower`
-    lower_if: tuple[int, int]  # when the history holds these boards and not those (see `holds`)
+    lower_if: tuple[int, int]  # when the history holds these boards and not those (`_holds`)
     upper: float  # ... and at most `upper`
     upper_if: tuple[int, int]
     best_action: int | None  # a hint for move ordering, whatever the history
