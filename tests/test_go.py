@@ -238,6 +238,13 @@ def test_a_four_move_cycle_is_forbidden_by_superko_not_by_simple_ko():
     assert play(fresh, "A3").board == start.board
     # ... because the board it repeats is the start, four moves back, not the one two moves back.
     assert play(fresh, "A3").board != play(middle, "A4").board
+    # What a solver asks of the history: A3 is refused because it recreates the start's board,
+    # one of the boards of the game so far; the same board without history refuses nothing.
+    assert before.superko_refusals() == [start.board_hash]
+    assert before.history_hashes() == {
+        p.board_hash for p in (start, middle, play(middle, "A4"), before)
+    }
+    assert fresh.superko_refusals() == [] and fresh.history_hashes() == {fresh.board_hash}
 
 
 # --- Suicide ------------------------------------------------------------------------------------

@@ -311,6 +311,21 @@ class Position:
         actions.append(self._geometry.pass_action)
         return actions
 
+    def superko_refusals(self) -> list[int]:
+        """The board hashes of the plays that positional superko alone forbids here: each is a
+        board of the game's history that the play would recreate. An exact solver needs them,
+        since they are how the history changes what may be played (see `straw.solver`)."""
+        if self._passes >= 2:
+            return []
+        board, suicide_allowed = self._board, self._suicide_allowed
+        refused = []
+        for point in range(self._geometry.area):
+            if board[point] == EMPTY:
+                _, _, _, suicide, board_hash = self._consequences(point)
+                if (suicide_allowed or not suicide) and self._seen(board_hash):
+                    refused.append(board_hash)
+        return refused
+
     def is_terminal(self) -> bool:
         """The game ends after two passes in a row (Tromp-Taylor 8)."""
         return self._passes >= 2
@@ -405,6 +420,15 @@ class Position:
     def passes(self) -> int:
         """How many passes in a row led to this position."""
         return self._passes
+
+    @property
+    def board_hash(self) -> int:
+        """The Zobrist hash of the board alone: what positional superko compares."""
+        return self._board_hash
+
+    def history_hashes(self) -> frozenset[int]:
+        """The board hashes of the game so far, this position's included."""
+        return self._older_hashes.union(self._recent_hashes)
 
     @property
     def last_move(self) -> int | None:
