@@ -1,6 +1,7 @@
 """The exact solver: known values of solved games, and agreement with plain minimax (no table,
 no pruning) on positions small enough for it, superko histories included."""
 
+import math
 import random
 
 import pytest
@@ -154,3 +155,8 @@ def test_one_solver_serves_one_set_of_rules():
 def test_go_positions_cannot_be_tabulated_by_state_alone():
     with pytest.raises(ValueError, match="history"):
         optimal_actions_table(Position(2))
+
+
+def test_a_drawn_move_is_worth_zero_not_minus_zero():
+    values = action_values(TicTacToe().play(4))  # after X's centre, every O move draws or loses
+    assert all(math.copysign(1, v) == 1 for v in values.values() if v == 0)

@@ -300,7 +300,8 @@ class _Search:
     def exact_after(self, state, action, guess: float | None = None) -> float:
         """The exact value of `action` for the player to move at `state`."""
         child = state.play(action)
-        return -self.exact(child, None if guess is None else -guess)
+        # 0.0 - v, not -v: a drawn move is worth 0.0, never the -0.0 that -v makes of it.
+        return 0.0 - self.exact(child, None if guess is None else -guess)
 
     def at_least(self, state, action, target: float) -> bool:
         """Whether `action` is worth at least `target` to the player to move at `state`."""
