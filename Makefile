@@ -95,8 +95,8 @@ html: setup
 	$(BIN)/jupyter-book build . --config _build/_config.render.yml -W -n --keep-going
 
 # The built book as a reader meets it, in headless Chromium: every page of the table of contents
-# (console errors, links and anchors, images, math, cell outputs, launch buttons), the search
-# page, and screenshots in _build/screenshots. See tests/browser/test_book.py.
+# (console errors, links and anchors, images, math, cell outputs and their width, launch
+# buttons), the search page, and screenshots in _build/screenshots. See tests/browser/test_book.py.
 browser: html chromium
 	$(BIN)/pytest tests/browser
 

@@ -45,20 +45,21 @@ def search_targets(moves: list[int]) -> list[tuple[TicTacToe, np.ndarray, set[in
 
 
 def draw_board(ax, state: TicTacToe, target: np.ndarray, played: int, optimal: set[int]):
+    """One position: its stones, the search's share of simulations on each empty square (in
+    percent, written where it is 10% or more), and the move played, boxed."""
     ax.imshow(target.reshape(3, 3), cmap="Blues", vmin=0, vmax=1)
     for square in range(9):
         row, col = divmod(square, 3)
         mark = {1: "X", -1: "O"}.get(state.board[square])
         if mark:
-            ax.text(col, row, mark, ha="center", va="center", fontsize=13, weight="bold")
-        elif target[square] >= 0.05:
+            ax.text(col, row, mark, ha="center", va="center", fontsize=17, weight="bold")
+        elif target[square] >= 0.1:
             color = "white" if target[square] > 0.6 else "black"
-            ax.text(
-                col, row, f"{target[square]:.0%}", ha="center", va="center", fontsize=7, c=color
-            )
+            ax.text(col, row, f"{target[square]:.0%}".rstrip("%"), ha="center", va="center",
+                    fontsize=10, c=color)  # fmt: skip
     row, col = divmod(played, 3)
     color = "tab:green" if played in optimal else "tab:red"
-    ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, lw=2.5, ec=color))
+    ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, lw=3, ec=color))
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -86,50 +87,52 @@ def draw(path: Path) -> None:
     favourites = [int(np.argmax(target)) for _, target, _ in targets]
     assert all(fav in optimal for fav, (_, _, optimal) in zip(favourites, targets, strict=True))
 
-    # No date and fixed element ids: the same code draws the same file, byte for byte.
+    # No date and fixed element ids: the same code draws the same file, byte for byte. The
+    # figure is drawn at about the width it is shown (the text column, some 750 px), so that its
+    # smallest text, the percentages, reads at about 13 px.
     plt.rcParams["svg.hashsalt"] = "intro_figure"
-    fig = plt.figure(figsize=(8.5, 4.2))
-    top = fig.add_gridspec(1, len(GAME), left=0.03, right=0.97, top=0.80, bottom=0.45)
+    fig = plt.figure(figsize=(7.5, 4.4))
+    top = fig.add_gridspec(1, len(GAME), left=0.01, right=0.99, top=0.80, bottom=0.44, wspace=0.08)
     for i, (state, target, optimal) in enumerate(targets):
         ax = fig.add_subplot(top[0, i])
         draw_board(ax, state, target, GAME[i], optimal)
         player = "X" if state.to_play == 1 else "O"
-        ax.set_title(f"move {i + 1}: {player}", fontsize=9)
+        ax.set_title(f"{i + 1}: {player}", fontsize=11)
     fig.text(
         0.5,
-        0.93,
-        "Search: a target distribution for every move, even in the game O lost",
+        0.935,
+        "Search: a target for every move, even in the game O lost",
         ha="center",
-        fontsize=10,
+        fontsize=12.5,
         weight="bold",
     )
     fig.text(
         0.5,
-        0.86,
-        f"shade = share of {SIMULATIONS} UCT simulations; box = move played "
-        "(green: as good as any, red: the mistake, by the exact solver)",
+        0.865,
+        f"number: % of {SIMULATIONS} UCT simulations; box: move played (red: the mistake)",
         ha="center",
-        fontsize=8,
+        fontsize=10.5,
     )
 
     answer, rewards, weights = sampled_answer()
-    ax = fig.add_axes([0.12, 0.05, 0.76, 0.25])
+    ax = fig.add_axes([0.2, 0.02, 0.78, 0.27])
     for t, token in enumerate(answer):
         ax.add_patch(plt.Rectangle((t, 1), 0.9, 0.8, fc="whitesmoke", ec="gray"))
-        ax.text(t + 0.45, 1.4, "abc"[token], ha="center", va="center", family="monospace")
-        ax.text(t + 0.45, 0.55, f"{rewards[t]:g}", ha="center", va="center", fontsize=9)
-        ax.text(t + 0.45, 0.05, f"{weights[t]:g}", ha="center", va="center", fontsize=9)
+        ax.text(t + 0.45, 1.4, "abc"[token], ha="center", va="center", fontsize=13,
+                family="monospace")  # fmt: skip
+        ax.text(t + 0.45, 0.55, f"{rewards[t]:g}", ha="center", va="center", fontsize=12)
+        ax.text(t + 0.45, 0.05, f"{weights[t]:g}", ha="center", va="center", fontsize=12)
     for y, label in [(1.4, "token $y_t$"), (0.55, "reward $r_t$"), (0.05, "weight $c_t$")]:
-        ax.text(-0.2, y, label, ha="right", va="center", fontsize=9)
+        ax.text(-0.2, y, label, ha="right", va="center", fontsize=12)
     ax.set_xlim(-0.1, ANSWER_LENGTH)
     ax.set_ylim(-0.25, 1.85)
     ax.axis("off")
     fig.text(
         0.5,
-        0.36,
-        "Policy gradient: one pass/fail reward for a whole answer, the same weight on every token",
+        0.35,
+        "Policy gradient: one reward at the end weighs every token",
         ha="center",
-        fontsize=10,
+        fontsize=12.5,
         weight="bold",
     )
     fig.savefig(path, metadata={"Date": None})

@@ -10,10 +10,10 @@ _build/html is served on loopback, and every request for anything else is refuse
 that needs the network to render fails here just as it would for a reader offline.
 
 The pages come from _toc.yml, so a chapter added there is checked without editing this file.
-Each page is opened once; the tests below read what that visit saw. Screenshots of the home
-page and of the first chapter (its top, and its first displayed equation) are left in
-_build/screenshots/ for review. One more test redraws the home page's figure from the package
-and compares it with the committed SVG.
+Each page is opened once, in a 1280 x 900 window; the tests below read what that visit saw.
+Screenshots of the home page and of the first chapter (its top, and its first displayed
+equation) are left in _build/screenshots/ for review. One more test redraws the home page's
+figure from the package and compares it with the committed SVG.
 """
 
 import functools
@@ -204,6 +204,10 @@ async () => {
   const prose = article.cloneNode(true);
   prose.querySelectorAll('pre, code, mjx-container, script').forEach(el => el.remove());
   const outputs = [...document.querySelectorAll('div.cell div.cell_output')];
+  // An output wider than the text column: it, or a <pre> in it, scrolls sideways or sticks out.
+  const column = article.getBoundingClientRect().right + 1;
+  const overflows = el => el.scrollWidth > el.clientWidth + 1
+    || el.getBoundingClientRect().right > column;
   return {
     math: mathElements.length,
     displayMath: document.querySelectorAll('div.math').length,
@@ -219,6 +223,9 @@ async () => {
     outputs: outputs.length,
     emptyOutputs: outputs.filter(el => el.textContent.trim() === ''
       && !el.querySelector('img, svg, table, mjx-container')).length,
+    wideOutputs: outputs
+      .filter(el => overflows(el) || [...el.querySelectorAll('pre')].some(overflows))
+      .map(el => el.textContent.trim().split('\\n')[0].slice(0, 80)),
     launch: [...document.querySelectorAll('.dropdown-launch-buttons a[href]')].map(a => a.href),
     links: [...new Set([...document.querySelectorAll('a[href]')].map(a => a.href))],
   };
@@ -293,6 +300,15 @@ def test_code_cells_show_their_outputs(entry: TocPage, visits):
         f"{entry.html} shows {facts['outputs']} cell outputs; the notebook stores {expected}"
     )
     assert facts["emptyOutputs"] == 0, f"{entry.html}: {facts['emptyOutputs']} empty outputs"
+
+
+@pytest.mark.parametrize("entry", PAGES, ids=page_ids(PAGES))
+def test_no_output_is_wider_than_the_text_column(entry: TocPage, visits):
+    """At a 1280 px window (open_page's), every cell output fits the text column: a long line
+    wraps (book/_static/straw.css) instead of hiding behind a sideways scroll bar. Code cells
+    may scroll; their lines are not wrapped."""
+    wide = visits[entry.docname].facts["wideOutputs"]
+    assert wide == [], f"{entry.html}: {len(wide)} outputs wider than the text column: {wide}"
 
 
 def expected_launch_links(entry: TocPage) -> set[str]:
