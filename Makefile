@@ -78,14 +78,19 @@ unit: setup
 NBVAL = $(BIN)/pytest -p no:cacheprovider --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -n $(JOBS) --dist loadfile chapters
 
-# A reader's CPU is not ours: torch picks its float kernels by CPU (AVX-512, AVX2, or plain
-# code) and numpy and torch sum in another order with another number of threads, which moves the
-# last bits of a float. So every chapter runs twice, the second time on torch's plain kernels and
-# one thread, and both runs must match the same stored outputs: an output that passes here does
-# not depend on the machine it was executed on.
+# A reader's CPU is not ours: torch and numpy pick their float kernels by CPU (AVX-512, AVX2, or
+# plain code) and sum in another order with another number of threads, which moves the last bits
+# of a float. So every chapter runs twice, the second time on torch's and numpy's plain kernels
+# and one thread, and both runs must match the same stored outputs: an output that passes here
+# does not depend on the machine it was executed on.
+PLAIN_KERNELS = ATEN_CPU_CAPABILITY=default NPY_DISABLE_CPU_FEATURES="$(NUMPY_SIMD)" \
+	  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+NUMPY_SIMD = $(shell $(BIN)/python -c 'from numpy._core._multiarray_umath import \
+	  __cpu_dispatch__ as d, __cpu_features__ as f; print(" ".join(x for x in d if f.get(x)))')
+
 notebooks: setup
 	$(NBVAL)
-	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(NBVAL)
+	$(PLAIN_KERNELS) $(NBVAL)
 
 # The notebooks were executed by nbval just before: render their stored outputs, do not run
 # them again. The config differs from _config.yml in that one setting only.
