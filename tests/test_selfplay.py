@@ -9,7 +9,7 @@ import torch
 
 from straw.go import Position
 from straw.nets import NetConfig, PolicyValueNet, evaluator
-from straw.selfplay import SelfPlayConfig, generate, play_games
+from straw.selfplay import SelfPlayConfig, dask_executor, generate, play_games
 
 torch.set_num_threads(1)  # tiny networks: a second thread only waits on the first
 
@@ -67,6 +67,22 @@ def test_self_play_is_reproducible_and_independent_of_the_executor(net):
         d = generate(two, net, CONFIG, games=4, seed=3, jobs=2)
     assert c.moves == d.moves and np.array_equal(c.policies, d.policies)
     assert len(c.moves) == 4
+
+
+def test_self_play_on_a_dask_cluster_equals_self_play_on_threads(net):
+    # Worker processes that receive every job serialised, as a cluster's machines would: a
+    # LocalCluster on loopback stands in for one (no network beyond this machine).
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        remote = generate(dask_executor(client), net, CONFIG, games=4, seed=3, jobs=2)
+    with ThreadPoolExecutor(2) as here:
+        local = generate(here, net, CONFIG, games=4, seed=3, jobs=2)
+    assert remote.moves == local.moves and np.array_equal(remote.policies, local.policies)
+    assert remote.cpu_seconds > 0
 
 
 def test_score_weight_mixes_the_margin_into_the_value_target(net):

@@ -96,3 +96,22 @@ def test_the_command_line_says_what_is_wrong(capsys, tmp_path):
         main(["train", "--board", "30", "--run-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match="must be positive"):
         main(["train", "--board", "5", "--run-dir", str(tmp_path), "--simulations", "0"])
+
+
+def test_the_command_line_trains_on_a_dask_cluster_as_on_this_machine(tmp_path):
+    from distributed import LocalCluster
+
+    options = ["--board", "4", "--komi", "0.5", "--blocks", "1", "--channels", "8"]
+    options += ["--iterations", "1", "--games-per-iteration", "2", "--simulations", "4"]
+    options += ["--steps-per-iteration", "3", "--batch-size", "8", "--eval-games", "2"]
+    options += ["--jobs", "2"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert (
+            main(["train", *options, "--run-dir", str(tmp_path / "dask"), "--scheduler", address])
+            == 0
+        )
+    with ThreadPoolExecutor(2) as here:
+        train(replace(TINY, iterations=1), tmp_path / "here", here, progress=False)
+    (remote,), (local,) = read_log(tmp_path / "dask"), read_log(tmp_path / "here")
+    assert remote["loss"] == local["loss"] and remote["games"] == local["games"] == 2

@@ -24,7 +24,8 @@ in a `resign_check_fraction` of games that play on, which measure how often a re
 have been wrong.
 
 `generate` splits the games into jobs for a `concurrent.futures.Executor`: a process pool on one
-machine (`make_executor`), or any other Executor (a cluster's) that can pickle a job.
+machine (`make_executor`), or the workers of a Dask cluster (`dask_executor`), or any other
+Executor that can pickle a job.
 """
 
 from __future__ import annotations
@@ -227,6 +228,14 @@ def make_executor(workers: int | None = None) -> ProcessPoolExecutor:
     """A pool of `workers` processes (default: one per core), each using one torch thread."""
     context = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
     return ProcessPoolExecutor(workers or os.cpu_count(), context, initializer=_one_thread)
+
+
+def dask_executor(client) -> Executor:
+    """The workers of the Dask cluster a `distributed.Client` is connected to, as an Executor,
+    each worker set to one torch thread as `make_executor`'s are. Start the cluster's workers
+    where `straw` is installed, one thread each: `dask worker tcp://HOST:8786 --nthreads 1`."""
+    client.run(_one_thread)
+    return client.get_executor()
 
 
 def _one_thread() -> None:

@@ -49,7 +49,7 @@ from straw.nets import (
     symmetry,
     write_safetensors,
 )
-from straw.selfplay import SelfPlayBatch, SelfPlayConfig, generate
+from straw.selfplay import SelfPlayBatch, SelfPlayConfig, dask_executor, generate
 
 
 @dataclass(frozen=True)
@@ -408,6 +408,11 @@ def add_arguments(parser) -> None:
             "--" + f.name.replace("_", "-"), type=kind, default=default, help=f"({default})"
         )
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training (1)")
+    parser.add_argument(
+        "--scheduler",
+        help="play self-play on the workers of a Dask cluster, given its scheduler's address "
+        "(tcp://host:8786); by default, --jobs processes on this machine",
+    )
 
 
 def main(args, argv: list[str]) -> int:
@@ -420,7 +425,17 @@ def main(args, argv: list[str]) -> int:
     try:
         config = TrainConfig(**options, komi=komi)
         command = "python -m straw train " + " ".join(shlex.quote(a) for a in argv)
-        record = train(config, args.run_dir, command=command)
+        if args.scheduler is None:
+            record = train(config, args.run_dir, command=command)
+        else:  # the games depend on --jobs, not on where they are played
+            from distributed import Client
+
+            try:
+                client = Client(args.scheduler, timeout=30)
+            except OSError as error:  # refused, unreachable, or no answer within the timeout
+                raise SystemExit(f"error: no Dask scheduler at {args.scheduler}: {error}") from None
+            with client:
+                record = train(config, args.run_dir, dask_executor(client), command=command)
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
     print(json.dumps(record))
