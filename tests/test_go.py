@@ -5,6 +5,7 @@ players name them: column letter (no I), row 1 at the bottom. `C3` on a 5x5 boar
 """
 
 import random
+import re
 
 import pytest
 
@@ -478,8 +479,30 @@ def test_a_position_shows_as_text_and_as_svg():
     assert svg.startswith("<svg") and svg.endswith("</svg>") and svg == position.svg()
     assert svg.count('fill="#000" stroke="#000"') == 1 and svg.count('fill="#fff"') == 1
     assert ">C</text>" in svg and ">5</text>" in svg
-    star_points = Position(9).svg().count('r="2.6"/>')  # tengen and the four 3-3 points
+    star_points = Position(9).svg().count('r="3.2"/>')  # tengen and the four 3-3 points
     assert star_points == 5
+
+
+def test_board_coordinates_stay_clear_of_the_edge_stones():
+    # A ring of stones on every edge point: no coordinate label may touch one, nor leave the board.
+    for size, cell in ((5, 32), (9, 32), (19, 32), (5, 20), (7, 48)):
+        ring = ["X" * size] + ["X" + "." * (size - 2) + "X"] * (size - 2) + ["X" * size]
+        svg = Position.from_diagram("\n".join(ring)).svg(cell=cell)
+        font = float(re.search(r'font-size="([\d.]+)"', svg)[1])
+        width = float(re.search(r'width="([\d.]+)"', svg)[1])
+        stone = r'<circle cx="([\d.]+)" cy="([\d.]+)" r="([\d.]+)" fill'
+        stones = [tuple(map(float, found)) for found in re.findall(stone, svg)]
+        label = r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>(\w+)</text>'
+        labels = [(float(x), float(y), text) for x, y, text in re.findall(label, svg)]
+        assert len(stones) == 4 * size - 4 and len(labels) == 4 * size
+        assert font >= 0.4 * cell - 0.05  # printed to a tenth of a pixel
+        for x, y, text in labels:
+            # The label's box: a digit or letter of sans-serif is at most 0.6 em wide, 0.8 em tall.
+            half_width, half_height = 0.3 * font * len(text), 0.4 * font
+            assert half_width <= x <= width - half_width and half_height <= y <= width - half_height
+            for cx, cy, r in stones:  # the label's box and the stone's box do not overlap
+                clear = abs(x - cx) >= half_width + r or abs(y - cy) >= half_height + r
+                assert clear, f"{text} touches the stone at ({cx}, {cy}) on {size}x{size}"
 
 
 # --- The incremental engine against from-scratch references -------------------------------------

@@ -498,10 +498,17 @@ class Position:
             f"komi={self._komi!r}{rules})"
         )
 
-    def svg(self, cell: int = 26, star_points: bool = True) -> str:
-        """The board as an SVG diagram: wooden board, grid, stones and coordinates."""
+    def svg(self, cell: int = 32, star_points: bool = True) -> str:
+        """The board as an SVG diagram: wooden board, grid, stones and coordinates.
+
+        `cell` is the distance between lines in pixels. The coordinates sit in the margin between
+        the board's edge and the edge stones, clear of both: a 5x5 board is 204 pixels wide,
+        three to a row of a book's text column."""
         size = self.size
-        margin = cell
+        radius = cell * 0.47  # a stone, nearly touching its neighbours
+        font = cell * 0.4
+        margin = round(radius + 1.8 * font)  # a two-digit label (about 1.1 font wide) and gaps
+        label_at = (margin - radius) / 2  # the labels' centre line, between edge and stones
         width = 2 * margin + (size - 1) * cell
 
         def at(index: int) -> int:
@@ -510,7 +517,7 @@ class Position:
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{width}" '
             f'viewBox="0 0 {width} {width}" font-family="sans-serif" '
-            f'font-size="{cell * 0.45:.1f}">',
+            f'font-size="{font:.1f}">',
             f'<rect width="{width}" height="{width}" fill="#dcb35c"/>',
         ]
         for i in range(size):
@@ -527,10 +534,10 @@ class Position:
         for i in range(size):
             letter, number = COLUMNS[i], size - i
             for x, y, label in (
-                (at(i), margin / 2, letter),
-                (at(i), width - margin / 2, letter),
-                (margin / 2, at(i), number),
-                (width - margin / 2, at(i), number),
+                (at(i), label_at, letter),
+                (at(i), width - label_at, letter),
+                (label_at, at(i), number),
+                (width - label_at, at(i), number),
             ):
                 parts.append(
                     f'<text x="{x:g}" y="{y:g}" text-anchor="middle" '
@@ -541,7 +548,7 @@ class Position:
                 row, col = divmod(point, size)
                 fill = "#000" if color == BLACK else "#fff"
                 parts.append(
-                    f'<circle cx="{at(col)}" cy="{at(row)}" r="{cell * 0.47:.1f}" '
+                    f'<circle cx="{at(col)}" cy="{at(row)}" r="{radius:.1f}" '
                     f'fill="{fill}" stroke="#000"/>'
                 )
         if self._last_move is not None and self._last_move != self.pass_action:
