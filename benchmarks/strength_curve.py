@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from straw import arena, nets
-from straw.gtp import GnuGoPlayer
+from straw.gtp_client import GnuGoPlayer
 
 
 def opponent(spec: str, seed: int, simulations: int, noise: bool, size: int):

@@ -1,9 +1,9 @@
 """Go players and the matches between them: who wins, how often, and what that says in Elo.
 
-A *player* is anything with three methods (`straw.gtp.Player`): `new_game(size, komi)`,
-`play(action)` for every move of the game, its own and its opponent's, and `genmove()`, which
-returns the move it chooses without playing it. The GTP engine serves any such player, and GNU Go
-over GTP is one (`straw.gtp.GnuGoPlayer`). Here are the others:
+A *player* is anything with three methods (`Player`): `new_game(size, komi)`, `play(action)`
+for every move of the game, its own and its opponent's, and `genmove()`, which returns the move
+it chooses without playing it. The GTP engine (`straw.gtp`) serves any such player, and GNU Go
+over GTP is one (`straw.gtp_client.GnuGoPlayer`). Here are the others:
 
 - `RandomPlayer`: the rollout policy of Monte Carlo Go (`straw.go.random_move`).
 - `MCTSPlayer`: `straw.mcts` with any evaluator; by default random rollouts with that policy and
@@ -22,19 +22,34 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from straw import mcts
-from straw.go import Position, random_move
-from straw.gtp import Player
+from straw.go import Position, move_cap, random_move
 from straw.sgf import GameRecord
 
 if TYPE_CHECKING:
     from straw.nets import PolicyValueNet
 
 Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal
+
+
+class Player(Protocol):
+    """What a match, and the GTP engine, need from a Go player.
+
+    new_game(size, komi)   start a game on an empty board
+    play(action)           a move by whoever is to move, in order; the player keeps its own Position
+    genmove() -> action    a move for the side to move, which it does not play: the caller then
+                           calls play(action) on every player, this one included
+    """
+
+    def new_game(self, size: int, komi: float) -> None: ...
+
+    def play(self, action: int) -> None: ...
+
+    def genmove(self) -> int: ...
 
 
 class RandomPlayer:
@@ -133,10 +148,11 @@ def play_game(
     names: tuple[str, str] = ("Black", "White"),
 ) -> GameRecord:
     """Play one game between two players to two passes in a row, or to `max_moves` moves
-    (default: 3 x the board's area), and score it by Tromp-Taylor. The record keeps the final
-    position (`record.position`; it is not terminal if the cap ended the game) and saves as SGF
-    with `straw.sgf.write_sgf`. An illegal move from a player raises `IllegalMove` naming it."""
-    cap = 3 * size * size if max_moves is None else max_moves
+    (default: `straw.go.move_cap`, 3 x the board's area), and score it by Tromp-Taylor. The
+    record keeps the final position (`record.position`; it is not terminal if the cap ended the
+    game) and saves as SGF with `straw.sgf.write_sgf`. An illegal move from a player raises
+    `IllegalMove` naming it."""
+    cap = move_cap(size) if max_moves is None else max_moves
     position = Position(size, komi, suicide_allowed)
     black.new_game(size, komi)
     white.new_game(size, komi)
