@@ -54,6 +54,9 @@ class Position:
     superko forbids it); `suicide_allowed=False` forbids every suicide, as GNU Go and CGOS do.
     """
 
+    num_players = 2  # the Game contract (straw.games): Black and White
+    outcome_range = (-1.0, 1.0)  # `outcome` is the sign of the score, never the margin
+
     __slots__ = (
         "_geometry",
         "_komi",
