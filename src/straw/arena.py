@@ -11,6 +11,9 @@ over GTP is one (`straw.gtp_client.GnuGoPlayer`). Here are the others:
 - `network_player(net)`: the AlphaZero player, an `MCTSPlayer` with `PUCT` guided by a trained
   network of `straw.nets` (torch is imported only for it).
 
+`make_player(spec)` builds any of them from a word, as the command line and the benchmarks name
+them: `random`, `mcts:N`, `gnugo:L` or `net:FILE`.
+
 `play_game` plays one game to the end (two passes, or a move cap) and scores it by Tromp-Taylor
 into a `straw.sgf.GameRecord`;
 `match` plays a series with alternating colours and reports the score with a 95% Wilson interval
@@ -132,6 +135,54 @@ def network_player(
     alpha = 10 / (net.config.size**2 + 1) if noise else None
     search = mcts.SearchConfig(rule=mcts.PUCT(), dirichlet_alpha=alpha, seed=seed)
     return MCTSPlayer(simulations, evaluator(net), seed, search, suicide_allowed)
+
+
+PLAYER_SPECS = "random, mcts:N (N simulations), gnugo:L (GNU Go level L) or net:FILE"
+
+
+def make_player(
+    spec: str,
+    size: int | None = None,
+    simulations: int = 64,
+    seed: int = 0,
+    noise: bool = False,
+    suicide_allowed: bool = False,
+) -> Player:
+    """The player a word names:
+
+        random      `RandomPlayer(seed)`
+        mcts:N      `MCTSPlayer(N, seed=seed)`: N simulations of rollouts a move
+        gnugo:L     GNU Go at level L (`straw.gtp_client.GnuGoPlayer`, removing dead stones)
+        net:FILE    `network_player` of the network saved in FILE, `simulations` a move, with
+                    root noise if `noise`; with `size`, a network for another board is refused
+
+    Raises ValueError, saying what is wrong, for any other word, a number that is not a whole
+    number of 0 (levels) or 1 (simulations) or more, or a FILE that is missing or no network."""
+    kind, colon, value = spec.partition(":")
+    if kind == "random" and not colon:
+        return RandomPlayer(seed=seed, suicide_allowed=suicide_allowed)
+    if kind == "mcts" and colon:
+        return MCTSPlayer(_count(spec, value, 1), seed=seed, suicide_allowed=suicide_allowed)
+    if kind == "gnugo" and colon:
+        from straw.gtp_client import GnuGoPlayer
+
+        return GnuGoPlayer(level=_count(spec, value, 0), capture_all_dead=True, seed=seed)
+    if kind == "net" and value:
+        from pathlib import Path
+
+        from straw.nets import load_network
+
+        if not Path(value).is_file():
+            raise ValueError(f"player {spec!r}: there is no file {value}")
+        net, _ = load_network(value, size)
+        return network_player(net, simulations, seed, noise, suicide_allowed)
+    raise ValueError(f"a player is {PLAYER_SPECS}; not {spec!r}")
+
+
+def _count(spec: str, text: str, least: int) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < least:
+        raise ValueError(f"player {spec!r}: {text!r} is not a whole number of {least} or more")
+    return int(text)
 
 
 # ----------------------------------------------------------------------------------------------
