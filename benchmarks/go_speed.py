@@ -18,13 +18,13 @@ import random
 import sys
 import time
 
-from straw.go import Position, random_move
+from straw.go import Position, move_cap, random_move
 
 
 def random_game(size: int, rng: random.Random) -> int:
     """Play one random game; return how many moves (passes included) it took."""
     position = Position(size)
-    cap = 3 * size * size
+    cap = move_cap(size)
     moves = 0
     while not position.is_terminal() and moves < cap:
         position = position.play(random_move(position, rng))

@@ -21,7 +21,7 @@ import sys
 import time
 
 from straw.arena import MCTSPlayer, RandomPlayer, match
-from straw.gtp import GnuGoPlayer
+from straw.gtp_client import GnuGoPlayer
 
 
 def report(label: str, result, seconds: float) -> None:

@@ -29,24 +29,15 @@ from pathlib import Path
 import torch
 
 from straw import arena, nets
-from straw.gtp import GnuGoPlayer
 
 
 def opponent(spec: str, seed: int, simulations: int, noise: bool, size: int):
-    kind, _, value = spec.partition(":")
-    if kind == "net" and value:
-        try:
-            net, _ = nets.load_network(value, size)
-        except (OSError, ValueError) as error:
-            raise SystemExit(f"error: opponent {spec!r}: {error}") from None
-        return arena.network_player(net, simulations, seed + 1, noise)
-    if kind == "random":
-        return arena.RandomPlayer(seed=seed)
-    if kind == "mcts" and value.isdigit():
-        return arena.MCTSPlayer(int(value), seed=seed)
-    if kind == "gnugo" and value.isdigit():
-        return GnuGoPlayer(level=int(value), capture_all_dead=True, seed=seed)
-    raise SystemExit(f"error: an opponent is random, mcts:N, gnugo:L or net:FILE, not {spec!r}")
+    if spec.startswith("net:"):
+        seed += 1  # a network opponent's root noise is not the network player's
+    try:
+        return arena.make_player(spec, size, simulations, seed, noise)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"error: opponent {spec!r}: {error}") from None
 
 
 def main() -> None:

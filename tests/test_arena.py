@@ -10,6 +10,7 @@ from straw.arena import (
     MCTSPlayer,
     RandomPlayer,
     elo,
+    make_player,
     match,
     network_player,
     play_game,
@@ -152,3 +153,42 @@ def test_the_network_player_searches_with_puct_and_noise_only_if_asked():
     record = play_game(noisy, RandomPlayer(seed=2), 5, 0.0)
     assert record.position.is_terminal()  # played to two passes, every move legal
     assert record.position.tromp_taylor_score() == sgfmill_area_score(record.moves, 5)
+
+
+# --- Players from their names -----------------------------------------------------------------
+
+
+def test_make_player_builds_every_kind_of_player(tmp_path):
+    from straw.nets import NetConfig, PolicyValueNet, save_network
+
+    assert isinstance(make_player("random", seed=3), RandomPlayer)
+    searcher = make_player("mcts:12", seed=3)
+    assert isinstance(searcher, MCTSPlayer) and searcher.simulations == 12
+    path = tmp_path / "net.safetensors"
+    save_network(PolicyValueNet(NetConfig(size=5, blocks=1, channels=8)).eval(), path)
+    network = make_player(f"net:{path}", size=5, simulations=6, noise=True)
+    assert isinstance(network, MCTSPlayer) and network.simulations == 6
+    assert network.config.dirichlet_alpha == pytest.approx(10 / 26)
+    network.new_game(5, 0.5)
+    assert network.genmove() in range(26)
+    with pytest.raises(ValueError, match="a network for 5x5 Go, not 7x7"):
+        make_player(f"net:{path}", size=7)
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("alphago", "a player is random, mcts:N"),
+        ("random:3", "a player is random, mcts:N"),
+        ("mcts", "a player is random, mcts:N"),
+        ("net:", "a player is random, mcts:N"),
+        ("mcts:0", "'0' is not a whole number of 1 or more"),
+        ("mcts:ten", "'ten' is not a whole number of 1 or more"),
+        ("mcts:-4", "'-4' is not a whole number of 1 or more"),
+        ("gnugo:x", "'x' is not a whole number of 0 or more"),
+        ("net:no/such/file.safetensors", "there is no file no/such/file.safetensors"),
+    ],
+)
+def test_make_player_says_what_is_wrong_with_a_spec(spec, message):
+    with pytest.raises(ValueError, match=message):
+        make_player(spec)

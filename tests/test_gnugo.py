@@ -19,8 +19,9 @@ from collections import Counter
 
 import pytest
 
+from straw.coords import COLOR_LETTERS as GTP_COLORS
 from straw.go import BLACK, Position, format_point, parse_point
-from straw.gtp import GTP_COLORS, GTPClient, GTPError, find_gnugo
+from straw.gtp_client import GTPClient, GTPError, find_gnugo
 
 GAMES = 200
 OUR_RULES = ("--chinese-rules", "--positional-superko")  # suicide is forbidden by default

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from straw.go import WHITE, Position, format_point, parse_point
-from straw.gtp import (
+from straw.gtp import GTPEngine
+from straw.gtp_client import (
     GnuGoPlayer,
     GTPClient,
-    GTPEngine,
     GTPError,
     GTPPlayer,
     GTPTimeout,
@@ -169,8 +169,8 @@ def test_play_accepts_either_case_and_colour_name(engine):
 def test_an_illegal_play_is_refused_with_the_reason(engine):
     engine.handle("play b C3")
     assert engine.handle("play w C3") == "? illegal move: C3 is occupied\n\n"
-    assert engine.handle("play w F1") == "? illegal move: F1 is off the board (A1 to E5)\n\n"
-    assert engine.handle("play w A0").startswith("? illegal move: A0 is off the board")
+    assert engine.handle("play w F1") == "? illegal move: F1 is off the 5x5 board (A1 to E5)\n\n"
+    assert engine.handle("play w A0").startswith("? illegal move: A0 is off the 5x5 board")
     assert engine.handle("play w I3").startswith("? syntax error")  # GTP has no column I
     assert engine.handle("play w C").startswith("? syntax error")
     assert engine.moves == [12]
@@ -270,7 +270,8 @@ def test_serve_reads_bytes_that_are_not_utf8(engine):
     stdout = io.StringIO()
     engine.serve(io.BytesIO(b"\xff\xfe\n2 play b \xc3(\nplay b c3\r\n"), stdout)
     assert stdout.getvalue() == (
-        "? unknown command\n\n?2 syntax error: '\ufffd(' is not a vertex (write C3 or pass; no I)"
+        "? unknown command\n\n?2 syntax error: '\ufffd(' is not a point: write a column letter "
+        "and a row (C3), or pass"
         "\n\n= \n\n"
     )
 
@@ -489,13 +490,13 @@ def test_the_default_player_is_the_search_player():
 
 
 def test_find_gnugo_says_how_to_install_it(monkeypatch):
-    import straw.gtp
+    import straw.gtp_client
 
     monkeypatch.setenv("GNUGO", "/nonexistent/gnugo")
     with pytest.raises(RuntimeError, match="GNUGO='/nonexistent/gnugo' is not an executable"):
         find_gnugo()
     monkeypatch.delenv("GNUGO")
-    monkeypatch.setattr(straw.gtp.shutil, "which", lambda name: None)
-    monkeypatch.setattr(straw.gtp.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(straw.gtp_client.shutil, "which", lambda name: None)
+    monkeypatch.setattr(straw.gtp_client.os, "access", lambda path, mode: False)
     with pytest.raises(RuntimeError, match="apt-get install gnugo.*/usr/games/gnugo"):
         find_gnugo()

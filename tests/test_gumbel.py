@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from test_mcts import Nim  # take 1-3 stones, the last stone wins
+from small_games import Nim  # take 1-3 stones, the last stone wins
 
 from straw import gumbel, mcts
 from straw.tokens import CombinationLock

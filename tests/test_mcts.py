@@ -1,55 +1,10 @@
 """MCTS on games small enough to know the answer: Nim, and a one-player game."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
+from small_games import Corridor, Nim  # the last stone wins; a one-player walk
 
 from straw import mcts
-
-
-@dataclass(frozen=True)
-class Nim:
-    """Take 1, 2 or 3 stones (actions 0, 1, 2); whoever takes the last stone wins.
-    The player to move loses exactly when stones % 4 == 0."""
-
-    stones: int
-    to_play: int = 1
-    num_actions: int = 3
-
-    def legal_actions(self):
-        return [a for a in range(3) if a + 1 <= self.stones]
-
-    def play(self, action):
-        return Nim(self.stones - (action + 1), -self.to_play)
-
-    def is_terminal(self):
-        return self.stones == 0
-
-    def outcome(self):
-        return -self.to_play  # the player who just took the last stone won
-
-
-@dataclass(frozen=True)
-class Corridor:
-    """One player walks `length` steps choosing left (0) or right (1); only all-right pays 1."""
-
-    length: int
-    path: tuple = ()
-    to_play: int = 1
-    num_actions: int = 2
-
-    def legal_actions(self):
-        return [0, 1]
-
-    def play(self, action):
-        return Corridor(self.length, self.path + (action,))
-
-    def is_terminal(self):
-        return len(self.path) == self.length
-
-    def outcome(self):
-        return 1.0 if all(self.path) else 0.0
 
 
 @pytest.mark.parametrize("stones", [5, 6, 7, 9, 10, 11])

@@ -62,18 +62,20 @@ def run_gtp(args: argparse.Namespace) -> int:
 def default_player(args: argparse.Namespace):
     """The pure Monte Carlo tree search player of `straw.arena`, or with `--checkpoint` the
     AlphaZero player: the same search with PUCT, guided by the trained network."""
-    from straw.arena import MCTSPlayer
+    from straw.arena import make_player
 
-    if getattr(args, "checkpoint", None) is None:  # a Namespace from before --checkpoint
-        return MCTSPlayer(args.simulations, seed=args.seed, suicide_allowed=args.suicide_allowed)
-    from straw.arena import network_player
-    from straw.nets import load_network
-
+    checkpoint = getattr(args, "checkpoint", None)  # None in a Namespace from before --checkpoint
+    spec = f"mcts:{args.simulations}" if checkpoint is None else f"net:{checkpoint}"
     try:
-        net, _ = load_network(args.checkpoint, size=args.size)
+        return make_player(
+            spec,
+            size=getattr(args, "size", None),
+            simulations=args.simulations,
+            seed=args.seed,
+            suicide_allowed=args.suicide_allowed,
+        )
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
-    return network_player(net, args.simulations, args.seed, suicide_allowed=args.suicide_allowed)
 
 
 # Argument types: a bad value is a usage error (exit 2) that names it, never a traceback.

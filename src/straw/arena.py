@@ -1,15 +1,18 @@
 """Go players and the matches between them: who wins, how often, and what that says in Elo.
 
-A *player* is anything with three methods (`straw.gtp.Player`): `new_game(size, komi)`,
-`play(action)` for every move of the game, its own and its opponent's, and `genmove()`, which
-returns the move it chooses without playing it. The GTP engine serves any such player, and GNU Go
-over GTP is one (`straw.gtp.GnuGoPlayer`). Here are the others:
+A *player* is anything with three methods (`Player`): `new_game(size, komi)`, `play(action)`
+for every move of the game, its own and its opponent's, and `genmove()`, which returns the move
+it chooses without playing it. The GTP engine (`straw.gtp`) serves any such player, and GNU Go
+over GTP is one (`straw.gtp_client.GnuGoPlayer`). Here are the others:
 
 - `RandomPlayer`: the rollout policy of Monte Carlo Go (`straw.go.random_move`).
 - `MCTSPlayer`: `straw.mcts` with any evaluator; by default random rollouts with that policy and
   the UCT rule, a pure Monte Carlo player. The tree is kept between moves.
 - `network_player(net)`: the AlphaZero player, an `MCTSPlayer` with `PUCT` guided by a trained
   network of `straw.nets` (torch is imported only for it).
+
+`make_player(spec)` builds any of them from a word, as the command line and the benchmarks name
+them: `random`, `mcts:N`, `gnugo:L` or `net:FILE`.
 
 `play_game` plays one game to the end (two passes, or a move cap) and scores it by Tromp-Taylor
 into a `straw.sgf.GameRecord`;
@@ -22,19 +25,34 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from straw import mcts
-from straw.go import Position, random_move
-from straw.gtp import Player
+from straw.go import Position, move_cap, random_move
 from straw.sgf import GameRecord
 
 if TYPE_CHECKING:
     from straw.nets import PolicyValueNet
 
 Z_95 = 1.959963984540054  # the 97.5% quantile of the standard normal
+
+
+class Player(Protocol):
+    """What a match, and the GTP engine, need from a Go player.
+
+    new_game(size, komi)   start a game on an empty board
+    play(action)           a move by whoever is to move, in order; the player keeps its own Position
+    genmove() -> action    a move for the side to move, which it does not play: the caller then
+                           calls play(action) on every player, this one included
+    """
+
+    def new_game(self, size: int, komi: float) -> None: ...
+
+    def play(self, action: int) -> None: ...
+
+    def genmove(self) -> int: ...
 
 
 class RandomPlayer:
@@ -119,6 +137,54 @@ def network_player(
     return MCTSPlayer(simulations, evaluator(net), seed, search, suicide_allowed)
 
 
+PLAYER_SPECS = "random, mcts:N (N simulations), gnugo:L (GNU Go level L) or net:FILE"
+
+
+def make_player(
+    spec: str,
+    size: int | None = None,
+    simulations: int = 64,
+    seed: int = 0,
+    noise: bool = False,
+    suicide_allowed: bool = False,
+) -> Player:
+    """The player a word names:
+
+        random      `RandomPlayer(seed)`
+        mcts:N      `MCTSPlayer(N, seed=seed)`: N simulations of rollouts a move
+        gnugo:L     GNU Go at level L (`straw.gtp_client.GnuGoPlayer`, removing dead stones)
+        net:FILE    `network_player` of the network saved in FILE, `simulations` a move, with
+                    root noise if `noise`; with `size`, a network for another board is refused
+
+    Raises ValueError, saying what is wrong, for any other word, a number that is not a whole
+    number of 0 (levels) or 1 (simulations) or more, or a FILE that is missing or no network."""
+    kind, colon, value = spec.partition(":")
+    if kind == "random" and not colon:
+        return RandomPlayer(seed=seed, suicide_allowed=suicide_allowed)
+    if kind == "mcts" and colon:
+        return MCTSPlayer(_count(spec, value, 1), seed=seed, suicide_allowed=suicide_allowed)
+    if kind == "gnugo" and colon:
+        from straw.gtp_client import GnuGoPlayer
+
+        return GnuGoPlayer(level=_count(spec, value, 0), capture_all_dead=True, seed=seed)
+    if kind == "net" and value:
+        from pathlib import Path
+
+        from straw.nets import load_network
+
+        if not Path(value).is_file():
+            raise ValueError(f"player {spec!r}: there is no file {value}")
+        net, _ = load_network(value, size)
+        return network_player(net, simulations, seed, noise, suicide_allowed)
+    raise ValueError(f"a player is {PLAYER_SPECS}; not {spec!r}")
+
+
+def _count(spec: str, text: str, least: int) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < least:
+        raise ValueError(f"player {spec!r}: {text!r} is not a whole number of {least} or more")
+    return int(text)
+
+
 # ----------------------------------------------------------------------------------------------
 # One game.
 
@@ -133,10 +199,11 @@ def play_game(
     names: tuple[str, str] = ("Black", "White"),
 ) -> GameRecord:
     """Play one game between two players to two passes in a row, or to `max_moves` moves
-    (default: 3 x the board's area), and score it by Tromp-Taylor. The record keeps the final
-    position (`record.position`; it is not terminal if the cap ended the game) and saves as SGF
-    with `straw.sgf.write_sgf`. An illegal move from a player raises `IllegalMove` naming it."""
-    cap = 3 * size * size if max_moves is None else max_moves
+    (default: `straw.go.move_cap`, 3 x the board's area), and score it by Tromp-Taylor. The
+    record keeps the final position (`record.position`; it is not terminal if the cap ended the
+    game) and saves as SGF with `straw.sgf.write_sgf`. An illegal move from a player raises
+    `IllegalMove` naming it."""
+    cap = move_cap(size) if max_moves is None else max_moves
     position = Position(size, komi, suicide_allowed)
     black.new_game(size, komi)
     white.new_game(size, komi)

@@ -4,12 +4,20 @@ A state is an immutable value: `play` returns a new state and leaves its parent 
 search (`straw.mcts`) can keep any node of its tree, key a transposition table by state, and never
 know which game it is playing. Players are +1 (who moves first: X, Black) and -1, and outcomes are
 always from the point of view of player +1.
+
+An *action* is an integer 0 .. num_actions - 1, read with `operator.index`: a numpy integer is the
+int it equals, and so is a bool (True is 1, as Python has it, and as `True in legal_actions()`
+says). Anything else (a float, a string, an int out of range or not legal now) makes `play`
+raise `IllegalMove`. tests/test_game_contract.py checks every game of the book for all of this.
 """
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, Self, runtime_checkable
+
+from straw.coords import MARKS
 
 
 class IllegalMove(ValueError):
@@ -18,9 +26,20 @@ class IllegalMove(ValueError):
 
 @runtime_checkable
 class Game(Protocol):
-    """What a search needs to know about a game, and nothing else."""
+    """What a search needs to know about a game, and nothing else.
+
+    Each game declares how many players it has and the outcomes it can end with:
+    `num_players` is 2 (players +1 and -1 alternate or not, as the rules say) or 1 (only +1
+    moves: a token task, a puzzle); `outcome_range = (low, high)` bounds `outcome()`, as
+    (-1, 1) for a win, draw or loss and (0, 1) for a verifier's reward. A search that backs
+    values up needs both: a one-player value is never negated, and a value of `high` is sure.
+    `is_legal(action)` is no part of the contract: Go has one, a fast `action in
+    legal_actions()`, and tests/test_game_contract.py checks that it agrees.
+    """
 
     num_actions: int  # size of the action space; actions are the ints 0 .. num_actions - 1
+    num_players: int  # 1 or 2
+    outcome_range: tuple[float, float]  # (lowest, highest) outcome, from player +1's view
 
     @property
     def to_play(self) -> int:
@@ -53,6 +72,8 @@ class TicTacToe:
 
     board: tuple[int, ...] = (0,) * 9
     num_actions: ClassVar[int] = 9
+    num_players: ClassVar[int] = 2
+    outcome_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
 
     @property
     def to_play(self) -> int:
@@ -77,7 +98,11 @@ class TicTacToe:
     def play(self, action: int) -> TicTacToe:
         if self.is_terminal():
             raise IllegalMove("the game is over")
-        if not isinstance(action, int) or not 0 <= action < 9:
+        try:
+            action = operator.index(action)  # numpy integers are ints too
+        except TypeError:
+            raise IllegalMove(f"action {action!r} is not a square 0..8") from None
+        if not 0 <= action < 9:
             raise IllegalMove(f"action {action!r} is not a square 0..8")
         if self.board[action] != 0:
             raise IllegalMove(f"square {action} is taken")
@@ -91,7 +116,6 @@ class TicTacToe:
         return float(self.winner())
 
     def __str__(self) -> str:
-        marks = {1: "X", -1: "O", 0: "."}
         return "\n".join(
-            " ".join(marks[self.board[3 * row + col]] for col in range(3)) for row in range(3)
+            " ".join(MARKS[self.board[3 * row + col]] for col in range(3)) for row in range(3)
         )

@@ -29,10 +29,11 @@ import random
 from functools import cache
 from typing import NamedTuple
 
+from straw.coords import COLUMNS, MARKS, format_point, format_result
+from straw.coords import parse_point as parse_point  # players' coordinates live in straw.coords
 from straw.games import IllegalMove
 
 BLACK, WHITE, EMPTY = 1, -1, 0
-COLUMNS = "ABCDEFGHJKLMNOPQRST"  # GTP letters: I is skipped, so it is never confused with J
 NAMES = {BLACK: "Black", WHITE: "White"}
 RECENT_HASHES = 16  # superko history: newest hashes kept in a tuple before joining a frozenset
 
@@ -52,6 +53,9 @@ class Position:
     allows suicide of several stones (suicide of one stone would recreate the position, so
     superko forbids it); `suicide_allowed=False` forbids every suicide, as GNU Go and CGOS do.
     """
+
+    num_players = 2  # the Game contract (straw.games): Black and White
+    outcome_range = (-1.0, 1.0)  # `outcome` is the sign of the score, never the margin
 
     __slots__ = (
         "_geometry",
@@ -84,7 +88,7 @@ class Position:
         if any(len(row) != size for row in rows):
             lengths = [len(row) for row in rows]
             raise ValueError(f"a diagram must be square; got {size} rows of lengths {lengths}")
-        marks = {"X": BLACK, "O": WHITE, ".": EMPTY}
+        marks = {mark: color for color, mark in MARKS.items()}
         if bad := set("".join(rows)) - set(marks):
             raise ValueError(f"a diagram holds only X, O and .; got {sorted(bad)}")
         position = cls.__new__(cls)
@@ -131,12 +135,12 @@ class Position:
         geometry = self._geometry
         if self._passes >= 2:
             raise IllegalMove("the game is over: both players passed")
+        if action.__class__ is not int:
+            action = _as_int(action)  # numpy integers and bools are the ints they equal
         if action == geometry.pass_action:
             return self._successor(
                 self._board, self._group_of, self._groups, self._board_hash, action
             )
-        if action.__class__ is not int:
-            action = _as_int(action)
         if not 0 <= action < geometry.area:
             raise IllegalMove(
                 f"action {action} is off the {geometry.size}x{geometry.size} board "
@@ -282,13 +286,19 @@ class Position:
         return f"{where} recreates an earlier position (positional superko)"
 
     def is_legal(self, action: int) -> bool:
-        """Whether `play(action)` would succeed, without building the position."""
+        """Whether `play(action)` would succeed, without building the position: an action
+        is read as `play` reads it (`operator.index`: numpy integers and bools are ints)."""
         geometry = self._geometry
         if self._passes >= 2:
             return False
+        if action.__class__ is not int:
+            try:
+                action = operator.index(action)
+            except TypeError:
+                return False  # not an integer: play raises IllegalMove for it
         if action == geometry.pass_action:
             return True
-        if not (isinstance(action, int) and 0 <= action < geometry.area):
+        if not 0 <= action < geometry.area:
             return False
         if self._board[action] != EMPTY:
             return False
@@ -369,8 +379,7 @@ class Position:
 
     def result(self) -> str:
         """The score as players write it: 'B+3.5', 'W+0.5' or 'Draw'."""
-        score = self.score()
-        return "Draw" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+        return format_result(self.score(), draw="Draw")
 
     def is_own_eye(self, point: int) -> bool:
         """Whether the empty `point` is a single-point eye of the player to move.
@@ -469,7 +478,7 @@ class Position:
     def __str__(self) -> str:
         size = self.size
         letters = "   " + " ".join(COLUMNS[:size])
-        marks = {BLACK: "X", WHITE: "O", EMPTY: "."}
+        marks = MARKS
         lines = [letters]
         for row in range(size):
             number = size - row
@@ -485,7 +494,7 @@ class Position:
 
     def __repr__(self) -> str:
         size = self.size
-        marks = {BLACK: "X", WHITE: "O", EMPTY: "."}
+        marks = MARKS
         rows = [
             "".join(marks[self._board[row * size + col]] for col in range(size))
             for row in range(size)
@@ -593,34 +602,35 @@ def random_move(position: Position, rng) -> int:
     return position.pass_action
 
 
-# --- Coordinates ----------------------------------------------------------------------------
+# --- Games from their moves ---------------------------------------------------------------
+
+MOVES_PER_POINT = 3  # a game that lasts 3 x the board's area is stopped and scored as it stands
 
 
-def parse_point(text: str, size: int) -> int:
-    """The action for a point written as players write it: 'C3' (column letter, row 1 at the
-    bottom, no letter I), or 'pass'."""
-    word = text.strip().upper()
-    if word == "PASS":
-        return size * size
-    if len(word) < 2 or not word[0].isalpha() or not word[1:].isdigit():
-        raise ValueError(f"{text!r} is not a point: write a column letter and a row, as 'C3'")
-    letter, number = word[0], int(word[1:])
-    if letter == "I":
-        raise ValueError(f"{text!r}: Go coordinates skip the letter I (H is followed by J)")
-    if letter not in COLUMNS[:size] or not 1 <= number <= size:
-        last = COLUMNS[size - 1]
-        raise ValueError(f"{text!r} is off the {size}x{size} board (A1 to {last}{size})")
-    return (size - number) * size + COLUMNS.index(letter)
+def move_cap(size: int) -> int:
+    """How many moves a game played to the end may take before it is stopped (no rule of Go
+    ends it; random players may otherwise fill and capture for a very long time)."""
+    return MOVES_PER_POINT * size * size
 
 
-def format_point(action: int, size: int) -> str:
-    """'C3' for a point, 'pass' for the pass: the inverse of `parse_point`."""
-    if action == size * size:
-        return "pass"
-    if not 0 <= action < size * size:
-        raise ValueError(f"action {action} is not a point of a {size}x{size} board, nor pass")
-    row, col = divmod(action, size)
-    return f"{COLUMNS[col]}{size - row}"
+def replay(moves, size: int = 9, komi: float = 7.5, suicide_allowed: bool = True) -> Position:
+    """The position `moves` lead to from the empty board, Black first. An illegal move raises
+    `IllegalMove` naming it: 'move 7 (White C3) is illegal: C3 is occupied'."""
+    position = Position(size, komi, suicide_allowed)
+    for number, action in enumerate(moves, start=1):
+        try:
+            position = position.play(action)
+        except IllegalMove as error:
+            move = f"{NAMES[position.to_play]} {_describe(action, size)}"
+            raise IllegalMove(f"move {number} ({move}) is illegal: {error}") from None
+    return position
+
+
+def _describe(action, size: int) -> str:
+    try:
+        return format_point(action, size)
+    except (TypeError, ValueError):
+        return repr(action)
 
 
 # --- Helpers --------------------------------------------------------------------------------

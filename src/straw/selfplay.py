@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from straw.go import Position
+from straw.go import Position, move_cap
 from straw.mcts import PUCT, Evaluate, SearchConfig, Tree, run_batched
 from straw.nets import NetConfig, PolicyValueNet, encode, evaluator, load_arrays, state_arrays
 
@@ -52,14 +52,14 @@ class SelfPlayConfig:
     dirichlet_alpha: float = 0.4  # ~10 / legal moves, as in KataGo: 10/26 on 5x5, 10/50 on 7x7
     dirichlet_fraction: float = 0.25
     temperature_moves: int = 6  # moves sampled by visit count; after them, the most visited
-    max_moves: int = 0  # 0: 3 * size * size; a game that long is scored as it stands
+    max_moves: int = 0  # 0: straw.go.move_cap(size); a game that long is scored as it stands
     resign_threshold: float | None = None  # resign when the root value < -threshold
     resign_check_fraction: float = 0.2  # games that never resign, to check resignations
     suicide_allowed: bool = False
     score_weight: float = 0.0  # value target: (1 - w) * win/loss + w * score / board area
 
     def move_limit(self) -> int:
-        return self.max_moves or 3 * self.size * self.size
+        return self.max_moves or move_cap(self.size)
 
 
 @dataclass

@@ -25,10 +25,11 @@ from pathlib import Path
 from sgfmill import boards, sgf
 
 import straw
+from straw.coords import COLOR_LETTERS, format_point
 from straw.games import IllegalMove
-from straw.go import BLACK, NAMES, Position, format_point
+from straw.go import BLACK, NAMES, Position, replay
 
-COLOURS = {BLACK: "b", -BLACK: "w"}  # sgfmill names the colours 'b' and 'w'
+COLOURS = COLOR_LETTERS  # sgfmill names the colours 'b' and 'w'
 
 
 class SGFError(ValueError):
@@ -106,7 +107,7 @@ def read_sgf(data: bytes | str, suicide_allowed: bool = True) -> GameRecord:
             "empty board"
         )
     try:
-        position = Position(size, komi, suicide_allowed)
+        Position(size, komi, suicide_allowed)
     except ValueError as error:
         raise SGFError(f"straw cannot play this board: {error}") from None
 
@@ -130,18 +131,16 @@ def read_sgf(data: bytes | str, suicide_allowed: bool = True) -> GameRecord:
             continue
         color = BLACK if color_name == "b" else -BLACK
         action = _from_sgfmill(point, size)
-        if color != position.to_play:
+        if color != (BLACK if len(moves) % 2 == 0 else -BLACK):  # Black moves first
             raise SGFError(
                 f"move {number}: {NAMES[color]} plays twice in a row "
                 f"({format_point(action, size)}); straw's games alternate colours"
             )
-        try:
-            position = position.play(action)
-        except IllegalMove as error:
-            raise SGFError(
-                f"move {number} ({NAMES[color]} {format_point(action, size)}) is illegal: {error}"
-            ) from None
         moves.append(action)
+    try:
+        position = replay(moves, size, komi, suicide_allowed)
+    except IllegalMove as error:
+        raise SGFError(str(error)) from None
     return GameRecord(size, komi, tuple(moves), result, black, white, rules, position)
 
 

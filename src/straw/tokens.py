@@ -374,3 +374,9 @@ class TokenGame:
         answer = [*map(str, self.prefix), *"_" * (self.task.length - len(self.prefix))]
         head = [*map(str, self.prompt), "|"] if self.prompt else []
         return " ".join(head + answer)
+
+
+# The Game contract's declarations (straw.games): one player, and the verifier's 0 or 1. They are
+# set here, not in the class body, because chapter 8 shows that body and compares its output.
+TokenGame.num_players = 1
+TokenGame.outcome_range = (0.0, 1.0)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from straw.go import Position, random_move
+from straw.go import Position, move_cap, random_move
 from straw.nets import (
     PLANES,
     NetConfig,
@@ -382,7 +382,7 @@ def policy_vs_random(net: PolicyValueNet, size: int, komi: float, games: int, se
             if g not in to_net:
                 positions[g] = positions[g].play(random_move(positions[g], rng))
             moves[g] += 1
-        active = [g for g in active if not positions[g].is_terminal() and moves[g] < 3 * size**2]
+        active = [g for g in active if not positions[g].is_terminal() and moves[g] < move_cap(size)]
     results = [np.sign(positions[g].score()) * net_colour[g] for g in range(games)]
     return float(np.mean([(r + 1) / 2 for r in results]))
 
