@@ -46,13 +46,13 @@ def test_gradient_steps_lower_the_loss_on_a_fixed_buffer():
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     fixed = buffer.sample(rng, 64)
     net.train()
-    before = loss_terms(net, *fixed, 1e-4)["loss"].item()
+    before = loss_terms(net, fixed, 1e-4)["loss"].item()
     for _ in range(40):
-        terms = loss_terms(net, *buffer.sample(rng, 32), 1e-4)
+        terms = loss_terms(net, buffer.sample(rng, 32), 1e-4)
         optimizer.zero_grad()
         terms["loss"].backward()
         optimizer.step()
-    assert loss_terms(net, *fixed, 1e-4)["loss"].item() < before
+    assert loss_terms(net, fixed, 1e-4)["loss"].item() < before
 
 
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):

@@ -340,15 +340,15 @@ class Position:
         """The game ends after two passes in a row (Tromp-Taylor 8)."""
         return self._passes >= 2
 
-    def tromp_taylor_score(self) -> int:
-        """Black's area minus White's, without komi (Tromp-Taylor 9-10).
+    def ownership(self) -> tuple[int, ...]:
+        """Who owns each point under Tromp-Taylor 9-10: +1 Black, -1 White, 0 nobody.
 
-        A point counts for a colour if it holds a stone of that colour, or if it is empty and
+        A point belongs to a colour if it holds a stone of that colour, or if it is empty and
         every path of empty points from it reaches stones of that colour only. Empty regions
-        that reach both colours (the shared liberties of a seki, dame) count for nobody.
+        that reach both colours (the shared liberties of a seki, dame) belong to nobody.
         """
         board, neighbours = self._board, self._geometry.neighbours
-        score = sum(board)  # stones: +1 per black, -1 per white
+        owner = list(board)
         seen = set()
         for start in range(self._geometry.area):
             if board[start] != EMPTY or start in seen:
@@ -363,8 +363,14 @@ class Position:
                         frontier.append(neighbour)
             seen |= region
             if len(reached) == 1:
-                score += len(region) * reached.pop()
-        return score
+                colour = reached.pop()
+                for point in region:
+                    owner[point] = colour
+        return tuple(owner)
+
+    def tromp_taylor_score(self) -> int:
+        """Black's area minus White's, without komi (Tromp-Taylor 9-10): the sum of `ownership`."""
+        return sum(self.ownership())
 
     def score(self) -> float:
         """Black's area minus White's minus komi: positive means Black is ahead."""

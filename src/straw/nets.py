@@ -2,6 +2,7 @@
 
     planes = encode(positions)          # (batch, PLANES, size, size) float32
     logits, values = net(planes)        # (batch, size*size + 1), (batch,) in [-1, 1]
+    out = net.outputs(planes)           # the same, and with auxiliary heads ownership and score
     evaluate = evaluator(net)           # evaluate(positions) -> (priors, values), for the search
 
 The network sees the board from the view of the player to move: plane 0 holds her stones, plane 1
@@ -9,6 +10,13 @@ her opponent's, plane 2 is all ones when Black is to move (komi makes the colour
 plane 3 is all ones when the opponent has just passed (so one more pass ends the game). Zero
 padding lets the convolutions find the edge. Its policy head gives a logit for every point and
 the pass; its value head the expected outcome for the player to move.
+
+Auxiliary heads (`NetConfig(auxiliary=True)`, after KataGo, Wu 2019): an ownership head predicts,
+for every point, who will own it when the game ends (+1 the player to move, -1 the opponent, by
+Tromp-Taylor area), and a score head the final margin for the player to move as a fraction of the
+board's area. The search does not use them; they are trained on what every finished game shows
+about every point, many targets per position where the value head has one, so the tower learns
+faster (KataGo's ablation: 1.65x more training without them).
 
 A Go board has eight symmetries (the dihedral group: four rotations, each with or without a
 reflection). The rules do not change under them, so every training position is worth eight, and
@@ -50,6 +58,7 @@ class NetConfig:
     blocks: int = 4
     channels: int = 32
     value_hidden: int = 64
+    auxiliary: bool = False  # ownership and score heads
 
     def __post_init__(self):
         if not 2 <= self.size <= 19:
@@ -97,12 +106,30 @@ class PolicyValueNet(nn.Module):
             nn.Linear(area, config.value_hidden), nn.ReLU(), nn.Linear(config.value_hidden, 1)
         )
 
+        if config.auxiliary:
+            self.ownership_conv = nn.Conv2d(c, 1, 1)  # a logit per point: who owns it at the end
+            self.score_fc = nn.Linear(config.value_hidden, 1)  # from the value head's hidden layer
+
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy logits (batch, area + 1) and values (batch,) for the player to move."""
+        out = self.outputs(planes)
+        return out["policy"], out["value"]
+
+    def outputs(self, planes: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every head: "policy" logits and "value" as `forward` gives them and, with auxiliary
+        heads, "ownership_logits" (batch, n, n), whose tanh is the expected owner of each point
+        (+1 the player to move), and "score" (batch,), the expected final margin for the player
+        to move divided by the board's area."""
         x = self.tower(self.stem(planes))
-        logits = self.policy_fc(self.policy_conv(x).flatten(1))
-        values = torch.tanh(self.value_fc(self.value_conv(x).flatten(1))).squeeze(1)
-        return logits, values
+        hidden = self.value_fc[:-1](self.value_conv(x).flatten(1))
+        out = {
+            "policy": self.policy_fc(self.policy_conv(x).flatten(1)),
+            "value": torch.tanh(self.value_fc[-1](hidden)).squeeze(1),
+        }
+        if self.config.auxiliary:
+            out["ownership_logits"] = self.ownership_conv(x).squeeze(1)
+            out["score"] = self.score_fc(hidden).squeeze(1)
+        return out
 
 
 # ----------------------------------------------------------------------------------------------

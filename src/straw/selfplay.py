@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from straw.go import Position, move_cap
+from straw.gumbel import GumbelConfig, GumbelTree
 from straw.mcts import PUCT, Evaluate, SearchConfig, Tree, run_batched
 from straw.nets import NetConfig, PolicyValueNet, encode, evaluator, load_arrays, state_arrays
 
@@ -47,16 +48,33 @@ from straw.nets import NetConfig, PolicyValueNet, encode, evaluator, load_arrays
 class SelfPlayConfig:
     size: int = 5
     komi: float = 0.0
-    simulations: int = 64  # new simulations per move (the reused subtree comes on top)
+    search: str = "puct"  # or "gumbel": Gumbel root search, a new tree every move
+    simulations: int = 64  # per move (PUCT: new ones, on top of the reused subtree)
     c_puct: float = 1.25
     dirichlet_alpha: float = 0.4  # ~10 / legal moves, as in KataGo: 10/26 on 5x5, 10/50 on 7x7
     dirichlet_fraction: float = 0.25
-    temperature_moves: int = 6  # moves sampled by visit count; after them, the most visited
+    num_considered: int = 16  # Gumbel: root actions sampled, then halved
+    temperature_moves: int = 6  # PUCT: moves sampled by visit count; after them, the most visited
+    fast_simulations: int = 0  # > 0: playout cap randomization, a fast search on most moves
+    full_search_probability: float = 0.25  # with fast_simulations: the moves searched fully
     max_moves: int = 0  # 0: straw.go.move_cap(size); a game that long is scored as it stands
     resign_threshold: float | None = None  # resign when the root value < -threshold
     resign_check_fraction: float = 0.2  # games that never resign, to check resignations
     suicide_allowed: bool = False
     score_weight: float = 0.0  # value target: (1 - w) * win/loss + w * score / board area
+
+    def __post_init__(self):
+        if self.search not in ("puct", "gumbel"):
+            raise ValueError(f"search is 'puct' or 'gumbel', not {self.search!r}")
+        if not 0 <= self.fast_simulations <= self.simulations:
+            raise ValueError(
+                f"fast_simulations must be from 0 to simulations ({self.simulations}), "
+                f"not {self.fast_simulations}"
+            )
+        if not 0 < self.full_search_probability <= 1:
+            raise ValueError(
+                f"full_search_probability must be in (0, 1], not {self.full_search_probability}"
+            )
 
     def move_limit(self) -> int:
         return self.max_moves or move_cap(self.size)
@@ -64,40 +82,54 @@ class SelfPlayConfig:
 
 @dataclass
 class SelfPlayBatch:
-    """Training samples from finished games, and what happened in them.
+    """Training samples from finished games, and what happened in them. A row is a position that
+    was searched in full: every move's, or with playout cap randomization only those moves'.
 
-    planes (n, PLANES, size, size) uint8, policies (n, size*size + 1) float32 (the root visit
-    distribution), values (n,) float32 (the final result for the player to move there)."""
+    planes (n, PLANES, size, size) uint8; policies (n, size*size + 1) float32, the search's
+    target there; values (n,) float32, the final result for the player to move there;
+    ownership (n, size*size) int8, who owned each point at the end (+1 the player to move there,
+    -1 her opponent, 0 nobody); margins (n,) float32, the final score for the player to move
+    divided by the board's area, clipped to [-1, 1]."""
 
     planes: np.ndarray
     policies: np.ndarray
     values: np.ndarray
+    ownership: np.ndarray
+    margins: np.ndarray
     moves: list[list[int]] = field(default_factory=list)  # every game's moves
-    lengths: list[int] = field(default_factory=list)  # every game's rows (see `game`)
+    recorded: list[list[int]] = field(default_factory=list)  # every game's rows: move numbers
     scores: list[float] = field(default_factory=list)  # Black's Tromp-Taylor score minus komi
     resigned: int = 0  # games ended by resignation
     checked: int = 0  # games that played on past a resignation they would have made
     wrong_resignations: int = 0  # of those, games the would-be resigner went on to win or draw
+    simulations: int = 0  # simulations run, fast searches included
     cpu_seconds: float = 0.0
 
+    ARRAYS = ("planes", "policies", "values", "ownership", "margins")
+
+    @property
+    def lengths(self) -> list[int]:
+        """Every game's number of rows."""
+        return [len(r) for r in self.recorded]
+
     def game(self, g: int) -> slice:
-        """The rows of game `g` in planes, policies and values: its positions in order, one per
-        move, and for a game ended by resignation one more, the position its loser resigned in."""
+        """The rows of game `g`: its positions before the moves numbered `recorded[g]`, in
+        order; in a game ended by resignation the last is the position its loser resigned in
+        (number len(moves[g]))."""
         start = sum(self.lengths[:g])
         return slice(start, start + self.lengths[g])
 
     @staticmethod
     def concatenate(batches: list[SelfPlayBatch]) -> SelfPlayBatch:
         return SelfPlayBatch(
-            planes=np.concatenate([b.planes for b in batches]),
-            policies=np.concatenate([b.policies for b in batches]),
-            values=np.concatenate([b.values for b in batches]),
+            **{a: np.concatenate([getattr(b, a) for b in batches]) for a in SelfPlayBatch.ARRAYS},
             moves=[m for b in batches for m in b.moves],
-            lengths=[n for b in batches for n in b.lengths],
+            recorded=[r for b in batches for r in b.recorded],
             scores=[s for b in batches for s in b.scores],
             resigned=sum(b.resigned for b in batches),
             checked=sum(b.checked for b in batches),
             wrong_resignations=sum(b.wrong_resignations for b in batches),
+            simulations=sum(b.simulations for b in batches),
             cpu_seconds=sum(b.cpu_seconds for b in batches),
         )
 
@@ -106,61 +138,86 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
     """Play `games` games of self-play at once in this process; see the module docstring."""
     started = time.process_time()
     rng = np.random.default_rng(seed)
-    trees = []
-    for _ in range(games):
+
+    def new_tree(state: Position, simulations: int) -> Tree:
+        tree_seed = int(rng.integers(2**31))
+        if config.search == "gumbel":
+            interior = PUCT(c=config.c_puct)
+            return GumbelTree(
+                state,
+                simulations,
+                GumbelConfig(config.num_considered, interior=interior, seed=tree_seed),
+            )
         search = SearchConfig(
             rule=PUCT(c=config.c_puct),
             dirichlet_alpha=config.dirichlet_alpha,
             dirichlet_fraction=config.dirichlet_fraction,
-            seed=int(rng.integers(2**31)),
+            seed=tree_seed,
         )
-        start = Position(config.size, config.komi, config.suicide_allowed)
-        trees.append(Tree(start, search))
+        return Tree(state, search)
+
+    states = [Position(config.size, config.komi, config.suicide_allowed)] * games
+    trees = [new_tree(states[0], config.simulations) for _ in range(games)]
     may_resign = [
         config.resign_threshold is not None and rng.random() >= config.resign_check_fraction
         for _ in range(games)
     ]
     would_resign: list[int | None] = [None] * games  # the colour that would have resigned
-    positions: list[list[Position]] = [[] for _ in range(games)]
-    policies: list[list[np.ndarray]] = [[] for _ in range(games)]
+    rows: list[list[tuple[Position, np.ndarray]]] = [[] for _ in range(games)]
+    recorded: list[list[int]] = [[] for _ in range(games)]
     moves: list[list[int]] = [[] for _ in range(games)]
     scores: list[float | None] = [None] * games
+    owners: list[np.ndarray | None] = [None] * games  # Black's view: +1 Black, -1 White
+    fast = config.fast_simulations or config.simulations
+    simulations = 0
     active = list(range(games))
     while active:
-        run_batched([trees[g] for g in active], evaluate, config.simulations)
+        full = [
+            g
+            for g in active
+            if fast == config.simulations or rng.random() < config.full_search_probability
+        ]
+        if config.search == "gumbel":  # a new tree, its schedule made for this move's budget
+            for g in active:
+                trees[g] = new_tree(states[g], config.simulations if g in full else fast)
+        run_batched([trees[g] for g in active], evaluate, fast)
+        run_batched([trees[g] for g in full], evaluate, config.simulations - fast)
+        simulations += fast * len(active) + (config.simulations - fast) * len(full)
         for g in active:
-            tree = trees[g]
-            position = tree.root.state
-            counts = tree.visit_counts()
-            positions[g].append(position)
-            policies[g].append(counts / counts.sum())
-            if config.resign_threshold is not None and would_resign[g] is None:
-                if tree.root_value() < -config.resign_threshold:
-                    would_resign[g] = position.to_play
-                    if may_resign[g]:  # the opponent wins: score it as a full board for her
-                        scores[g] = -position.to_play * position.size**2
-                        continue
-            if len(moves[g]) < config.temperature_moves:
-                action = int(rng.choice(len(counts), p=counts / counts.sum()))
-            else:
-                action = int(np.argmax(counts))
+            tree, position = trees[g], states[g]
+            if g in full:
+                rows[g].append((position, tree.improved_policy()))
+                recorded[g].append(len(moves[g]))
+                if config.resign_threshold is not None and would_resign[g] is None:
+                    if tree.root_value() < -config.resign_threshold:
+                        would_resign[g] = position.to_play
+                        if may_resign[g]:  # the opponent wins: score it as a full board for her
+                            scores[g] = -position.to_play * position.size**2
+                            owners[g] = np.full(position.size**2, -position.to_play)
+                            continue
+            action = choose_move(tree, config, len(moves[g]), rng)
             moves[g].append(action)
-            tree.advance(action)
-            after = tree.root.state
-            if after.is_terminal() or len(moves[g]) >= config.move_limit():
-                scores[g] = after.score()
+            states[g] = position.play(action)
+            if config.search == "puct":
+                tree.advance(action)  # the subtree below the move is kept
+            if states[g].is_terminal() or len(moves[g]) >= config.move_limit():
+                scores[g] = states[g].score()
+                owners[g] = np.array(states[g].ownership())
         active = [g for g in active if scores[g] is None]
 
-    batch_planes, batch_policies, batch_values = [], [], []
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in SelfPlayBatch.ARRAYS}
     resigned = checked = wrong = 0
+    area = config.size**2
     for g in range(games):
         black_result = float(np.sign(scores[g]))
-        margin = float(np.clip(scores[g] / config.size**2, -1, 1))
+        margin = float(np.clip(scores[g] / area, -1, 1))
         black_target = (1 - config.score_weight) * black_result + config.score_weight * margin
-        batch_planes.append(encode(positions[g]).astype(np.uint8))
-        batch_policies.append(np.array(policies[g], dtype=np.float32))
-        to_play = np.array([p.to_play for p in positions[g]], dtype=np.float32)
-        batch_values.append(black_target * to_play)
+        to_play = np.array([p.to_play for p, _ in rows[g]], dtype=np.float32)
+        columns["planes"].append(encode([p for p, _ in rows[g]]).astype(np.uint8))
+        columns["policies"].append(np.array([pi for _, pi in rows[g]], dtype=np.float32))
+        columns["values"].append(black_target * to_play)
+        columns["ownership"].append((owners[g][None, :] * to_play[:, None]).astype(np.int8))
+        columns["margins"].append(margin * to_play)
         if would_resign[g] is not None:
             if may_resign[g]:
                 resigned += 1
@@ -168,17 +225,28 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
                 checked += 1
                 wrong += black_result * would_resign[g] >= 0
     return SelfPlayBatch(
-        planes=np.concatenate(batch_planes),
-        policies=np.concatenate(batch_policies),
-        values=np.concatenate(batch_values),
+        **{name: np.concatenate(column) for name, column in columns.items()},
         moves=moves,
-        lengths=[len(p) for p in positions],
+        recorded=recorded,
         scores=[float(s) for s in scores],
         resigned=resigned,
         checked=checked,
         wrong_resignations=int(wrong),
+        simulations=simulations,
         cpu_seconds=time.process_time() - started,
     )
+
+
+def choose_move(tree: Tree, config: SelfPlayConfig, move_number: int, rng) -> int:
+    """The move self-play makes after a search. PUCT: for the first `temperature_moves` moves one
+    drawn in proportion to the visit counts, then the most visited. Gumbel: the action the
+    sequential halving selected (its Gumbel noise already samples the opening moves)."""
+    if config.search == "gumbel":
+        return tree.selected_action()
+    counts = tree.visit_counts()
+    if move_number < config.temperature_moves:
+        return int(rng.choice(len(counts), p=counts / counts.sum()))
+    return int(np.argmax(counts))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from straw.go import Position, move_cap, random_move
@@ -58,9 +59,14 @@ class TrainConfig:
     komi: float = 0.0
     blocks: int = 4
     channels: int = 32
+    auxiliary: bool = False  # ownership and score heads, trained on every game's final board
     iterations: int = 10
     games_per_iteration: int = 64
+    search: str = "puct"  # or "gumbel"
     simulations: int = 64
+    num_considered: int = 16  # Gumbel: root actions sampled
+    fast_simulations: int = 0  # > 0: playout cap randomization
+    full_search_probability: float = 0.25
     temperature_moves: int = 6
     dirichlet_alpha: float = 0.4
     resign_threshold: float | None = None
@@ -87,13 +93,19 @@ class TrainConfig:
         self.net_config()  # refuses a board size or widths it cannot build
 
     def net_config(self) -> NetConfig:
-        return NetConfig(size=self.board, blocks=self.blocks, channels=self.channels)
+        return NetConfig(
+            size=self.board, blocks=self.blocks, channels=self.channels, auxiliary=self.auxiliary
+        )
 
     def selfplay_config(self) -> SelfPlayConfig:
         return SelfPlayConfig(
             size=self.board,
             komi=self.komi,
+            search=self.search,
             simulations=self.simulations,
+            num_considered=self.num_considered,
+            fast_simulations=self.fast_simulations,
+            full_search_probability=self.full_search_probability,
             temperature_moves=self.temperature_moves,
             dirichlet_alpha=self.dirichlet_alpha,
             resign_threshold=self.resign_threshold,
@@ -107,12 +119,17 @@ class TrainConfig:
 
 @dataclass
 class ReplayBuffer:
-    """The latest `capacity` self-play positions: planes (uint8), visit distributions, results."""
+    """The latest `capacity` self-play rows: planes (uint8), search targets, results, and the
+    final ownership (int8) and margin of every row's game."""
 
     capacity: int
     planes: np.ndarray
     policies: np.ndarray
     values: np.ndarray
+    ownership: np.ndarray
+    margins: np.ndarray
+
+    ARRAYS = SelfPlayBatch.ARRAYS
 
     @classmethod
     def empty(cls, capacity: int, config: NetConfig) -> ReplayBuffer:
@@ -122,42 +139,57 @@ class ReplayBuffer:
             np.zeros((0, PLANES, n, n), np.uint8),
             np.zeros((0, n * n + 1), np.float32),
             np.zeros(0, np.float32),
+            np.zeros((0, n * n), np.int8),
+            np.zeros(0, np.float32),
         )
 
     def add(self, batch: SelfPlayBatch) -> None:
-        keep = slice(-self.capacity, None)
-        self.planes = np.concatenate([self.planes, batch.planes])[keep]
-        self.policies = np.concatenate([self.policies, batch.policies])[keep]
-        self.values = np.concatenate([self.values, batch.values])[keep]
+        for name in self.ARRAYS:
+            kept = np.concatenate([getattr(self, name), getattr(batch, name)])[-self.capacity :]
+            setattr(self, name, kept)
 
     def __len__(self) -> int:
         return len(self.values)
 
-    def sample(self, rng: np.random.Generator, batch_size: int):
-        """A minibatch as torch tensors, turned by one random symmetry of the board."""
+    def sample(self, rng: np.random.Generator, batch_size: int) -> dict[str, torch.Tensor]:
+        """A minibatch as torch tensors, turned by one random symmetry of the board (the
+        ownership map turns with the stones: it rides along as one more plane)."""
         index = rng.integers(len(self), size=batch_size)
-        planes, policies = symmetry(
-            self.planes[index].astype(np.float32), self.policies[index], int(rng.integers(8))
-        )
-        return (
-            torch.from_numpy(planes),
-            torch.from_numpy(policies),
-            torch.from_numpy(self.values[index]),
-        )
+        n = self.planes.shape[-1]
+        stacked = np.concatenate(
+            [self.planes[index], self.ownership[index].reshape(-1, 1, n, n)], axis=1
+        ).astype(np.float32)
+        stacked, policies = symmetry(stacked, self.policies[index], int(rng.integers(8)))
+        return {
+            "planes": torch.from_numpy(np.ascontiguousarray(stacked[:, :-1])),
+            "policies": torch.from_numpy(policies),
+            "values": torch.from_numpy(self.values[index]),
+            "ownership": torch.from_numpy(np.ascontiguousarray(stacked[:, -1])),
+            "margins": torch.from_numpy(self.margins[index]),
+        }
 
 
-def loss_terms(net: PolicyValueNet, planes, policies, values, weight_decay: float) -> dict:
-    """The three terms of the AlphaZero loss for one minibatch, and their sum."""
-    logits, predicted = net(planes)
-    policy_loss = -(policies * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
-    value_loss = ((values - predicted) ** 2).mean()
+OWNERSHIP_WEIGHT = 1.5  # KataGo's 1.5 / area per point: 1.5 times the mean over the points
+SCORE_WEIGHT = 0.5  # the score head's squared error, on margins in [-1, 1]
+
+
+def loss_terms(net: PolicyValueNet, minibatch: dict, weight_decay: float) -> dict:
+    """The terms of the AlphaZero loss for one minibatch (`ReplayBuffer.sample`), and their sum;
+    with auxiliary heads also the ownership loss (cross-entropy of each point's final owner) and
+    the score loss."""
+    out = net.outputs(minibatch["planes"])
+    policy_loss = -(minibatch["policies"] * torch.log_softmax(out["policy"], dim=1)).sum(1).mean()
+    value_loss = ((minibatch["values"] - out["value"]) ** 2).mean()
     l2 = weight_decay * sum((p**2).sum() for name, p in net.named_parameters() if "weight" in name)
-    return {
-        "loss": policy_loss + value_loss + l2,
-        "policy_loss": policy_loss,
-        "value_loss": value_loss,
-        "l2": l2,
-    }
+    terms = {"policy_loss": policy_loss, "value_loss": value_loss, "l2": l2}
+    if net.config.auxiliary:
+        # P(player to move owns the point) = (1 + tanh(x)) / 2 = sigmoid(2x); nobody's: 1/2
+        owner = (1 + minibatch["ownership"]) / 2
+        terms["ownership_loss"] = OWNERSHIP_WEIGHT * F.binary_cross_entropy_with_logits(
+            2 * out["ownership_logits"], owner
+        )
+        terms["score_loss"] = SCORE_WEIGHT * ((minibatch["margins"] - out["score"]) ** 2).mean()
+    return {"loss": sum(terms.values()), **terms}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -205,14 +237,14 @@ def train(
             torch.manual_seed(int(seeds[1]))
             rng = np.random.default_rng(int(seeds[1]))
             net.train()
-            sums = dict.fromkeys(("loss", "policy_loss", "value_loss", "l2"), 0.0)
+            sums: dict[str, float] = {}
             for _ in range(config.steps_per_iteration):
-                terms = loss_terms(net, *buffer.sample(rng, config.batch_size), config.weight_decay)
+                terms = loss_terms(net, buffer.sample(rng, config.batch_size), config.weight_decay)
                 optimizer.zero_grad()
                 terms["loss"].backward()
                 optimizer.step()
-                for key in sums:
-                    sums[key] += terms[key].item() / config.steps_per_iteration
+                for key, value in terms.items():
+                    sums[key] = sums.get(key, 0.0) + value.item() / config.steps_per_iteration
             step += config.steps_per_iteration
             win_rate = policy_vs_random(net, config.board, config.komi, config.eval_games, seeds[2])
             cpu = time.process_time() - started_cpu + batch.cpu_seconds
@@ -225,7 +257,8 @@ def train(
                 "games": len(batch.moves),
                 "positions": len(batch.values),
                 "buffer": len(buffer),
-                "mean_game_length": round(len(batch.values) / len(batch.moves), 2),
+                "mean_game_length": round(float(np.mean([len(m) for m in batch.moves])), 2),
+                "simulations": batch.simulations,
                 "black_win_rate": round(float(np.mean(scores > 0)), 4),
                 "mean_black_score": round(float(np.mean(scores)), 3),
                 "resigned": batch.resigned,
@@ -276,11 +309,7 @@ def save_state(run_dir: Path, net, optimizer, buffer: ReplayBuffer, meta: dict) 
     for index, state in optim_state["state"].items():
         for key, value in state.items():
             arrays[f"optimizer.{index}.{key}"] = value.detach().cpu().numpy().reshape(value.shape)
-    arrays |= {
-        "buffer.planes": buffer.planes,
-        "buffer.policies": buffer.policies,
-        "buffer.values": buffer.values,
-    }
+    arrays |= {f"buffer.{name}": getattr(buffer, name) for name in buffer.ARRAYS}
     meta = meta | {"optimizer_param_groups": optim_state["param_groups"]}
     write_safetensors(run_dir / "state.safetensors", arrays, meta)
     (run_dir / "state.json.tmp").write_text(json.dumps(meta, indent=2) + "\n")
@@ -312,9 +341,8 @@ def resume(run_dir: Path, config: TrainConfig, net, optimizer, buffer: ReplayBuf
             _, index, key = name.split(".", 2)
             state.setdefault(int(index), {})[key] = torch.from_numpy(value.copy())
     optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer_param_groups"]})
-    buffer.planes = arrays["buffer.planes"]
-    buffer.policies = arrays["buffer.policies"]
-    buffer.values = arrays["buffer.values"]
+    for name in buffer.ARRAYS:
+        setattr(buffer, name, arrays[f"buffer.{name}"])
     return meta["iteration"], meta["cpu_seconds"], meta["step"]
 
 
@@ -403,10 +431,13 @@ def add_arguments(parser) -> None:
         if f.name in ("board", "komi"):
             continue
         default = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help="(off)")
+            continue
         kind = float if f.name == "resign_threshold" else type(default)
-        parser.add_argument(
-            "--" + f.name.replace("_", "-"), type=kind, default=default, help=f"({default})"
-        )
+        choices = ("puct", "gumbel") if f.name == "search" else None
+        parser.add_argument(flag, type=kind, default=default, choices=choices, help=f"({default})")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training (1)")
     parser.add_argument(
         "--scheduler",
