@@ -7,6 +7,7 @@ players name them: column letter (no I), row 1 at the bottom. `C3` on a 5x5 boar
 import random
 import re
 
+import numpy as np
 import pytest
 
 from straw.go import BLACK, EMPTY, WHITE, IllegalMove, Position, format_point, parse_point
@@ -350,6 +351,15 @@ def test_empty_regions_count_for_the_only_colour_they_reach():
     assert position.tromp_taylor_score() == 10 - 10
     assert Position(5).tromp_taylor_score() == 0  # the empty board reaches nobody
     assert play(Position(5), "C3").tromp_taylor_score() == 25
+
+
+def test_ownership_marks_each_point_and_sums_to_the_score():
+    position = load(TWO_WALLS)
+    owners = np.array(position.ownership()).reshape(5, 5)
+    assert (owners[:, :2] == BLACK).all() and (owners[:, 3:] == WHITE).all()
+    assert (owners[:, 2] == 0).all()  # the middle column reaches both colours: nobody's
+    assert sum(position.ownership()) == position.tromp_taylor_score()
+    assert Position(5).ownership() == (0,) * 25
 
 
 def test_score_and_outcome_subtract_komi():

@@ -2,13 +2,14 @@
 
 import itertools
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from straw.go import Position
-from straw.nets import NetConfig, PolicyValueNet, evaluator
+from straw.nets import NetConfig, PolicyValueNet, encode, evaluator
 from straw.selfplay import SelfPlayConfig, dask_executor, generate, play_games
 
 torch.set_num_threads(1)  # tiny networks: a second thread only waits on the first
@@ -108,3 +109,63 @@ def test_resignation_is_counted_and_checked(net):
     rows = [batch.game(g) for g in range(6)]
     assert rows[0].start == 0 and rows[-1].stop == len(batch.values)
     assert all(a.stop == b.start for a, b in itertools.pairwise(rows))
+
+
+def test_ownership_and_margin_targets_are_the_final_board_from_the_movers_view(batch):
+    for g, moves in enumerate(batch.moves):
+        final = Position(4, 0.5, suicide_allowed=False)
+        for move in moves:
+            final = final.play(move)
+        black_owner = np.array(final.ownership())
+        rows = batch.game(g)
+        position = Position(4, 0.5, suicide_allowed=False)
+        for k, move in enumerate(moves):
+            assert np.array_equal(batch.ownership[rows][k], black_owner * position.to_play)
+            assert batch.margins[rows][k] == np.float32(final.score() / 16 * position.to_play)
+            position = position.play(move)
+
+
+def test_playout_cap_randomization_records_only_the_full_searches(net):
+    config = replace(CONFIG, simulations=8, fast_simulations=2, full_search_probability=0.25)
+    batch = play_games(evaluator(net), config, games=4, seed=0)
+    moves = sum(len(m) for m in batch.moves)
+    assert len(batch.values) == sum(batch.lengths) == sum(len(r) for r in batch.recorded)
+    assert 0 < len(batch.values) < moves / 2  # about a quarter of the moves are rows
+    assert 2 * moves < batch.simulations < 8 * moves
+    for g, moves_g in enumerate(batch.moves):
+        positions = [Position(4, 0.5, suicide_allowed=False)]
+        for move in moves_g[:-1]:
+            positions.append(positions[-1].play(move))
+        recorded = [positions[k] for k in batch.recorded[g]]
+        assert np.array_equal(batch.planes[batch.game(g)], encode(recorded))
+    # a game may end before any of its moves is searched in full: it gives no rows
+    rare = play_games(evaluator(net), replace(config, full_search_probability=0.01), 4, seed=0)
+    assert len(rare.values) == sum(rare.lengths) < 4 and len(rare.planes) == len(rare.ownership)
+    full = play_games(evaluator(net), replace(config, fast_simulations=0), games=4, seed=0)
+    assert full.lengths == [len(m) for m in full.moves]
+
+
+def test_gumbel_self_play_keeps_the_rules_and_trains_on_its_improved_policy(net):
+    config = replace(CONFIG, search="gumbel", simulations=6, num_considered=4)
+    batch = play_games(evaluator(net), config, games=3, seed=1)
+    assert np.allclose(batch.policies.sum(axis=1), 1, atol=1e-5)
+    for g, moves in enumerate(batch.moves):
+        position = Position(4, 0.5, suicide_allowed=False)
+        for k, move in enumerate(moves):
+            target = batch.policies[batch.game(g)][k]
+            illegal = np.ones(17, bool)
+            illegal[position.legal_actions()] = False
+            assert target[illegal].sum() == 0
+            # every legal action keeps some of the prior's mass, visited or not
+            assert (target[~illegal] > 0).all()
+            position = position.play(move)
+        assert position.is_terminal() or len(moves) == config.move_limit()
+
+
+def test_bad_self_play_settings_are_refused():
+    with pytest.raises(ValueError, match="search is"):
+        SelfPlayConfig(search="alphabeta")
+    with pytest.raises(ValueError, match="fast_simulations"):
+        SelfPlayConfig(simulations=8, fast_simulations=9)
+    with pytest.raises(ValueError, match="full_search_probability"):
+        SelfPlayConfig(full_search_probability=0)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from straw.__main__ import main
+from straw.go import Position
 from straw.nets import load_network, read_safetensors
 from straw.selfplay import SelfPlayConfig, play_games
 from straw.train import ReplayBuffer, TrainConfig, loss_terms, read_log, train
@@ -53,6 +54,59 @@ def test_gradient_steps_lower_the_loss_on_a_fixed_buffer():
         terms["loss"].backward()
         optimizer.step()
     assert loss_terms(net, fixed, 1e-4)["loss"].item() < before
+
+
+def test_auxiliary_heads_learn_the_final_board_and_score():
+    torch.manual_seed(0)
+    from straw.nets import NetConfig, PolicyValueNet, evaluator
+
+    net = PolicyValueNet(NetConfig(size=4, blocks=1, channels=8, auxiliary=True))
+    buffer = ReplayBuffer.empty(1000, net.config)
+    buffer.add(play_games(evaluator(net), SelfPlayConfig(size=4, simulations=4), 4, seed=0))
+    rng = np.random.default_rng(0)
+    fixed = buffer.sample(rng, 64)
+    before = loss_terms(net, fixed, 1e-4)
+    assert {"ownership_loss", "score_loss"} <= before.keys()
+    assert before["loss"].item() == pytest.approx(
+        sum(v.item() for k, v in before.items() if k != "loss")
+    )
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    net.train()
+    for _ in range(40):
+        terms = loss_terms(net, buffer.sample(rng, 32), 1e-4)
+        optimizer.zero_grad()
+        terms["loss"].backward()
+        optimizer.step()
+    after = loss_terms(net, fixed, 1e-4)
+    assert after["ownership_loss"] < before["ownership_loss"]
+    assert after["score_loss"] < before["score_loss"]
+
+
+def test_a_symmetry_turns_the_ownership_map_with_the_stones():
+    from straw.nets import NetConfig, encode
+
+    position = Position.from_diagram(
+        """
+        X X O .
+        . X . .
+        . . . .
+        . . . .
+        """
+    )
+    buffer = ReplayBuffer.empty(10, NetConfig(size=4))
+    buffer.planes = encode([position]).astype(np.uint8)
+    buffer.policies = np.full((1, 17), 1 / 17, np.float32)
+    buffer.values = np.ones(1, np.float32)
+    buffer.margins = np.ones(1, np.float32)
+    # an ownership map that is the stones themselves (+1 own, -1 the opponent's), no symmetric
+    buffer.ownership = (buffer.planes[:, 0] - buffer.planes[:, 1]).reshape(1, 16).astype(np.int8)
+    turned = {}
+    for seed in range(40):
+        rows = buffer.sample(np.random.default_rng(seed), 1)
+        planes, owners = rows["planes"][0], rows["ownership"][0]
+        assert torch.equal(owners, planes[0] - planes[1])
+        turned[planes.numpy().tobytes()] = True
+    assert len(turned) == 8  # all eight symmetries were drawn
 
 
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):

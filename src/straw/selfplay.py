@@ -41,7 +41,15 @@ import numpy as np
 from straw.go import Position, move_cap
 from straw.gumbel import GumbelConfig, GumbelTree
 from straw.mcts import PUCT, Evaluate, SearchConfig, Tree, run_batched
-from straw.nets import NetConfig, PolicyValueNet, encode, evaluator, load_arrays, state_arrays
+from straw.nets import (
+    PLANES,
+    NetConfig,
+    PolicyValueNet,
+    encode,
+    evaluator,
+    load_arrays,
+    state_arrays,
+)
 
 
 @dataclass(frozen=True)
@@ -205,19 +213,26 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
                 owners[g] = np.array(states[g].ownership())
         active = [g for g in active if scores[g] is None]
 
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in SelfPlayBatch.ARRAYS}
+    n, area = config.size, config.size**2
+    columns: dict[str, list[np.ndarray]] = {  # each starts empty: a short game may have no rows
+        "planes": [np.zeros((0, PLANES, n, n), np.uint8)],
+        "policies": [np.zeros((0, area + 1), np.float32)],
+        "values": [np.zeros(0, np.float32)],
+        "ownership": [np.zeros((0, area), np.int8)],
+        "margins": [np.zeros(0, np.float32)],
+    }
     resigned = checked = wrong = 0
-    area = config.size**2
     for g in range(games):
         black_result = float(np.sign(scores[g]))
         margin = float(np.clip(scores[g] / area, -1, 1))
         black_target = (1 - config.score_weight) * black_result + config.score_weight * margin
         to_play = np.array([p.to_play for p, _ in rows[g]], dtype=np.float32)
-        columns["planes"].append(encode([p for p, _ in rows[g]]).astype(np.uint8))
-        columns["policies"].append(np.array([pi for _, pi in rows[g]], dtype=np.float32))
-        columns["values"].append(black_target * to_play)
-        columns["ownership"].append((owners[g][None, :] * to_play[:, None]).astype(np.int8))
-        columns["margins"].append(margin * to_play)
+        if rows[g]:
+            columns["planes"].append(encode([p for p, _ in rows[g]]).astype(np.uint8))
+            columns["policies"].append(np.array([pi for _, pi in rows[g]], dtype=np.float32))
+            columns["values"].append(black_target * to_play)
+            columns["ownership"].append((owners[g][None, :] * to_play[:, None]).astype(np.int8))
+            columns["margins"].append((margin * to_play).astype(np.float32))
         if would_resign[g] is not None:
             if may_resign[g]:
                 resigned += 1
