@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -40,6 +41,12 @@ def opponent(spec: str, seed: int, simulations: int, noise: bool, size: int):
         raise SystemExit(f"error: opponent {spec!r}: {error}") from None
 
 
+def margin_counts(margins: list[float]) -> str:
+    """'+25 x18, +3 x2': how often each final margin came, largest first."""
+    counts = Counter(margins)
+    return ", ".join(f"{m:+g} x{counts[m]}" for m in sorted(counts, reverse=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", help="network files (.safetensors)")
@@ -47,6 +54,12 @@ def main() -> None:
     parser.add_argument("--games", type=int, default=20, help="games per checkpoint")
     parser.add_argument("--simulations", type=int, default=64, help="network search size")
     parser.add_argument("--noise", action="store_true", help="root noise for the network")
+    parser.add_argument(
+        "--colour",
+        default="alternate",
+        choices=("alternate", "black", "white"),
+        help="the network's colour: alternating (Black first), or the same in every game",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write the results here as JSON")
     args = parser.parse_args()
@@ -63,7 +76,15 @@ def main() -> None:
         player = arena.network_player(net, args.simulations, args.seed, args.noise)
         other = opponent(args.opponent, args.seed, args.simulations, args.noise, size)
         try:
-            result = arena.match(player, other, args.games, size, komi, names=("net", "opponent"))
+            result = arena.match(
+                player,
+                other,
+                args.games,
+                size,
+                komi,
+                names=("net", "opponent"),
+                first_colour=args.colour,
+            )
         finally:
             if hasattr(other, "close"):
                 other.close()
@@ -80,12 +101,14 @@ def main() -> None:
             "score_interval": [round(low, 4), round(high, 4)],
             "elo": round(result.elo, 1),
             "elo_interval": [round(elo_low, 1), round(elo_high, 1)],
+            "margins": result.margins,  # the network's final score in each game
+            "results": [record.result for record in result.records],
         }
         rows.append(row)
         print(
             f"{row['checkpoint']}: iteration {row['iteration']}, training CPU "
-            f"{row['training_cpu_seconds']:.0f} s: {result} "
-            f"[{time.process_time() - started:.0f} s]",
+            f"{row['training_cpu_seconds']:.0f} s: {result}; the network's margins "
+            f"{margin_counts(result.margins)} [{time.process_time() - started:.0f} s]",
             flush=True,
         )
     if args.out:
@@ -95,6 +118,7 @@ def main() -> None:
             "games": args.games,
             "simulations": args.simulations,
             "noise": args.noise,
+            "colour": args.colour,
             "results": rows,
         }
         Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")

@@ -85,6 +85,17 @@ def test_colours_alternate_and_results_count_from_the_first_players_view():
     assert [r.black for r in result.records] == ["a", "b", "a", "b", "a"]
     assert (result.wins, result.losses, result.draws) == (3, 2, 0)
     assert result.score == 0.6
+    assert result.margins == [24.5, -24.5, 24.5, -24.5, 24.5]
+
+
+def test_a_match_can_give_the_first_player_one_colour_throughout():
+    players = Scripted(["C3"]), Scripted(["C3"])
+    black = match(*players, games=3, size=5, komi=0.5, names=("a", "b"), first_colour="black")
+    assert [r.black for r in black.records] == ["a"] * 3 and black.margins == [24.5] * 3
+    white = match(*players, games=2, size=5, komi=0.5, names=("a", "b"), first_colour="white")
+    assert [r.white for r in white.records] == ["a"] * 2 and white.losses == 2
+    with pytest.raises(ValueError, match="first_colour"):
+        match(*players, games=2, size=5, komi=0.5, first_colour="red")
 
 
 def test_sign_test_is_the_exact_binomial_tail():

@@ -272,6 +272,7 @@ class MatchResult:
     losses: int = 0
     draws: int = 0
     records: list[GameRecord] = field(default_factory=list)
+    margins: list[float] = field(default_factory=list)  # each game's final score for the first
 
     @property
     def games(self) -> int:
@@ -314,19 +315,24 @@ def match(
     max_moves: int | None = None,
     names: tuple[str, str] = ("first", "second"),
     on_game: Callable[[GameRecord], None] | None = None,
+    first_colour: str = "alternate",
 ) -> MatchResult:
     """Play `games` games, `first` taking Black in the even-numbered ones (0, 2, ...) and White
-    in the others; the result counts from `first`'s view."""
+    in the others (`first_colour` "black" or "white": that colour in every game); the result
+    counts from `first`'s view, and `result.margins` holds each game's margin for `first`."""
     if games < 1:
         raise ValueError(f"a match needs at least one game, not {games}")
+    if first_colour not in ("alternate", "black", "white"):
+        raise ValueError(f"first_colour is alternate, black or white, not {first_colour!r}")
     result = MatchResult()
     for game in range(games):
-        first_is_black = game % 2 == 0
+        first_is_black = first_colour == "black" or (first_colour == "alternate" and game % 2 == 0)
         black, white = (first, second) if first_is_black else (second, first)
         pair = names if first_is_black else names[::-1]
         record = play_game(black, white, size, komi, suicide_allowed, max_moves, pair)
         black_margin = record.position.score()
         won = black_margin if first_is_black else -black_margin
+        result.margins.append(won)
         if won > 0:
             result.wins += 1
         elif won < 0:
