@@ -41,6 +41,18 @@ def opponent(spec: str, seed: int, simulations: int, noise: bool, size: int):
         raise SystemExit(f"error: opponent {spec!r}: {error}") from None
 
 
+def at_cpu_marks(paths: list[str], every: float) -> list[str]:
+    """The first checkpoint (in training order) past each multiple of `every` CPU-seconds."""
+    cpu = {path: nets.read_safetensors(path)[1]["cpu_seconds"] for path in paths}
+    chosen, mark = [], every
+    for path in sorted(paths, key=cpu.get):
+        if cpu[path] >= mark:
+            chosen.append(path)
+            while mark <= cpu[path]:
+                mark += every
+    return chosen
+
+
 def margin_counts(margins: list[float]) -> str:
     """'+25 x18, +3 x2': how often each final margin came, largest first."""
     counts = Counter(margins)
@@ -60,6 +72,12 @@ def main() -> None:
         choices=("alternate", "black", "white"),
         help="the network's colour: alternating (Black first), or the same in every game",
     )
+    parser.add_argument(
+        "--every-cpu",
+        type=float,
+        help="of the checkpoints given, play only the first past each multiple of this many "
+        "seconds of training CPU time (runs of different speeds compared at equal cost)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write the results here as JSON")
     args = parser.parse_args()
@@ -68,8 +86,11 @@ def main() -> None:
     command = " ".join(["python", *sys.argv])
     print("command:", command)
     print(f"machine: {platform.platform()}, {os.cpu_count()} cpus")
+    checkpoints = args.checkpoints
+    if args.every_cpu:
+        checkpoints = at_cpu_marks(checkpoints, args.every_cpu)
     rows = []
-    for path in args.checkpoints:
+    for path in checkpoints:
         net, meta = nets.load_network(path)
         size, komi = meta["board_size"], meta["komi"]
         started = time.process_time()

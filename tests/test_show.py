@@ -49,3 +49,14 @@ def test_rounded_never_gives_a_signed_zero():
         "0.0",
         "-1.3",
     ]
+
+
+def test_an_ownership_map_draws_a_square_per_owned_point_and_reads_as_text():
+    position = go.Position(3, komi=0).play(4)  # one black stone: the whole board is Black's
+    owners = (1.0, 0.7, 0.3, 0.0, 1.0, -0.2, -0.6, -1.0, 0.0)
+    shown = show.Ownership(position, owners)
+    assert str(shown) == "B B b\n. B w\nW W ."
+    svg = shown.svg()
+    assert svg.count("<rect") == 1 + 7  # the board, and a square on each point owned at all
+    assert svg.count('fill="#000" stroke="#888"') == 4 and svg.count('fill="#fff" stroke') == 3
+    assert show.Ownership(position, position.ownership()).svg().count("<rect") == 1 + 9

@@ -513,12 +513,14 @@ class Position:
             f"komi={self._komi!r}{rules})"
         )
 
-    def svg(self, cell: int = 32, star_points: bool = True) -> str:
+    def svg(self, cell: int = 32, star_points: bool = True, owners=None) -> str:
         """The board as an SVG diagram: wooden board, grid, stones and coordinates.
 
         `cell` is the distance between lines in pixels. The coordinates sit in the margin between
         the board's edge and the edge stones, clear of both: a 5x5 board is 204 pixels wide,
-        three to a row of a book's text column."""
+        three to a row of a book's text column. `owners`, one value in [-1, 1] per point (+1
+        Black's, -1 White's), draws an ownership map over it, as KataGo shows one: a square on
+        each point, black or white by its owner, its side growing with the certainty."""
         size = self.size
         radius = cell * 0.47  # a stone, nearly touching its neighbours
         font = cell * 0.4
@@ -565,6 +567,16 @@ class Position:
                 parts.append(
                     f'<circle cx="{at(col)}" cy="{at(row)}" r="{radius:.1f}" '
                     f'fill="{fill}" stroke="#000"/>'
+                )
+        for point, owner in enumerate(owners if owners is not None else ()):
+            row, col = divmod(point, size)
+            side = cell * 0.6 * min(abs(float(owner)), 1.0)
+            if side >= 1:
+                fill = "#000" if owner > 0 else "#fff"
+                parts.append(
+                    f'<rect x="{at(col) - side / 2:.1f}" y="{at(row) - side / 2:.1f}" '
+                    f'width="{side:.1f}" height="{side:.1f}" fill="{fill}" stroke="#888" '
+                    'stroke-width="0.5"/>'
                 )
         if self._last_move is not None and self._last_move != self.pass_action:
             row, col = divmod(self._last_move, size)

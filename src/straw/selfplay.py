@@ -3,25 +3,41 @@
     batch = play_games(evaluate, config, games=32, seed=0)       # in this process
     batch = generate(executor, net, config, games=256, seed=0)   # spread over workers
 
-Each move of each game is chosen by a PUCT search (`straw.mcts`) guided by the network. The search's
-visit counts at the root are the *improved policy*: the policy head is trained toward them, and
-the value head toward the game's final result from the view of the player who was to move. A
-lost game teaches as much as a won one: every one of its positions gets the search's improved
-policy as its target, whatever came of the move played there (Silver et al. 2017).
+Each move of each game is chosen by a search guided by the network, and the search's improved
+policy at the root is the move's policy target; the value target is the game's final result from
+the view of the player who was to move. A lost game teaches as much as a won one: every one of its
+positions gets the search's improved policy as its target, whatever came of the move played
+there (Silver et al. 2017). Two searches (`config.search`):
+
+- "puct": AlphaZero's. The target is the visit distribution; Dirichlet noise on the root's
+  priors, and the first `temperature_moves` moves sampled in proportion to the visit counts
+  (later ones take the most visited move). The subtree below the move played is kept.
+- "gumbel": Danihelka et al. (2022), `straw.gumbel`. The target is softmax(logits + sigma(completed
+  Q)), which improves on the prior even with fewer simulations than legal moves; the move is
+  the action the sequential halving selects, whose Gumbel noise samples the openings. A new tree
+  every move (its schedule is made for one search).
+
+More supervision per game (Wu 2019, KataGo):
+
+- Every row also records who owned each point when the game ended (`ownership`, from the view of
+  the player to move there) and the final margin (`margins`): targets for the network's auxiliary
+  heads, a whole board of them per position where the result is one number.
+- Playout cap randomization (`fast_simulations` > 0): a move is searched in full with
+  probability `full_search_probability` and recorded as a row; the other moves get a fast search
+  of `fast_simulations` and are played but not recorded. More games for the same simulations,
+  and every recorded target still comes from a full search.
+
+The value target is the result (+1 win, -1 loss, 0 draw), or with `score_weight` w > 0 a mix with
+the final margin, (1 - w) * result + w * score / board area, so that among won games a bigger win
+is worth more (on 5x5 the solved margin, B+25, is the whole board).
 
 All games advance together, one move each per round, and each simulation of a round asks the
 network about the leaves of all the games' trees in one call (`run_batched`). On a CPU this is
 what makes self-play affordable: a batch of 32 positions costs little more than one.
 
-Exploration, as AlphaZero: Dirichlet noise on the root's priors, and the first
-`temperature_moves` moves sampled in proportion to the visit counts (later ones take the most
-visited move). The value target is the result (+1 win, -1 loss, 0 draw), or with `score_weight`
-w > 0 a mix with the final margin, (1 - w) * result + w * score / board area, so that among won
-games a bigger win is worth more (on 5x5 the solved margin, B+25, is the whole board).
-
-Optional resignation: a player whose root value falls below `-resign_threshold` resigns, except
-in a `resign_check_fraction` of games that play on, which measure how often a resignation would
-have been wrong.
+Optional resignation: a player whose root value falls below `-resign_threshold` (after a full
+search) resigns, except in a `resign_check_fraction` of games that play on, which measure how
+often a resignation would have been wrong.
 
 `generate` splits the games into jobs for a `concurrent.futures.Executor`: a process pool on one
 machine (`make_executor`), or the workers of a Dask cluster (`dask_executor`), or any other

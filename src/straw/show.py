@@ -76,6 +76,30 @@ class Row:
         return f'<div class="straw-row">{cells}</div>'
 
 
+@dataclass(frozen=True)
+class Ownership:
+    """A board with an ownership map drawn over it (`Position.svg(owners=...)`): one value in
+    [-1, 1] per point, +1 Black's, -1 White's. Text form: the map alone, B or W where a side
+    owns the point by more than 1/2, b or w by more than 0, . for nobody."""
+
+    position: object
+    owners: tuple[float, ...]
+
+    def svg(self) -> str:
+        return self.position.svg(owners=self.owners)
+
+    def __str__(self) -> str:
+        size = self.position.size
+        marks = [
+            "B" if v > 0.5 else "b" if v > 0 else "W" if v < -0.5 else "w" if v < 0 else "."
+            for v in self.owners
+        ]
+        return "\n".join(" ".join(marks[r * size : (r + 1) * size]) for r in range(size))
+
+    def _repr_html_(self) -> str:
+        return self.svg()
+
+
 def side_by_side(*items: tuple[str, object]) -> Row:
     """Show `(caption, diagram)` pairs in a row; a diagram is anything with an `svg()` method."""
     return Row(tuple(items))
