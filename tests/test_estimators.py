@@ -404,3 +404,11 @@ def test_symbolic_score_has_mean_zero(vocab):
     for i in range(vocab):
         expected = sum(probs[action] * scores[action][i] for action in range(vocab))
         assert sp.simplify(expected) == 0
+
+
+def test_entropy_of_distributions_in_nats():
+    assert est.entropy([0.5, 0.5]) == pytest.approx(np.log(2))
+    assert est.entropy([1.0, 0.0, 0.0]) == 0.0  # a zero entry counts for nothing
+    assert est.entropy([2.0, 2.0, 0.0, 2.0, 2.0]) == pytest.approx(np.log(4))  # normalised
+    rows = est.entropy(np.array([[0.25] * 4, [1.0, 0, 0, 0]]))
+    assert rows.shape == (2,) and rows == pytest.approx([np.log(4), 0.0])

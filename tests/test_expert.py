@@ -43,18 +43,22 @@ def test_every_simulation_is_one_verifier_call_and_targets_are_distributions():
 def test_searches_from_given_states_are_the_searches_expert_iteration_runs():
     task = CombinationLock(vocab=4, length=2, seed=0)
     model = tiny_model(task)
-    assert type(expert.search_tree(task.game(), 8)) is mcts.Tree
-    tree = expert.search_tree(task.game(), 8, "gumbel", seed=3)
-    assert isinstance(tree, gumbel.GumbelTree) and tree.config.seed == 3
+    assert type(expert.search_config()) is mcts.SearchConfig
+    assert expert.search_config("gumbel", seed=3) == gumbel.GumbelConfig(seed=3)
+    with pytest.raises(ValueError, match="search must be one of"):
+        expert.search_config("beam")
     states = [task.game(), task.game().play(1)]
     for search in expert.SEARCHES:
         counter = expert.Counter()
         evaluate = expert.model_evaluator(model, np.random.default_rng(0), counter)
-        trees = expert.search_states(states, evaluate, 6, search, counter, seed=5)
-        assert [t.root.state for t in trees] == states and counter.calls == 6 * 2
-        assert all(t.visit_counts().sum() > 0 for t in trees)
+        outputs = expert.search_states(states, evaluate, 6, search, counter, seed=5)
+        assert [out.tree.root.state for out in outputs] == states and counter.calls == 6 * 2
+        for out in outputs:
+            assert out.tree.visit_counts().sum() > 0 and out.action == out.tree.best_action()
+            assert np.array_equal(out.action_weights, out.tree.improved_policy())
         if search == "gumbel":
-            assert [t.config.seed for t in trees] == [5, 6]
+            assert all(isinstance(out.tree, gumbel.GumbelTree) for out in outputs)
+            assert [out.tree.gumbel.seed for out in outputs] == [5, 6]
 
 
 def test_expert_iteration_learns_a_lock_and_counts_its_calls():

@@ -83,7 +83,7 @@ def test_a_found_secret_takes_almost_all_the_mass():
     assert tree.visit_counts()[5] > 0
     target = tree.improved_policy()
     assert target[5] > 0.99 and abs(target.sum() - 1) < 1e-12
-    assert tree.selected_action() == 5
+    assert tree.best_action() == 5
     assert tree.improved_policy(temperature=0)[5] == 1
 
 
@@ -101,7 +101,7 @@ def test_halving_spends_the_simulations_on_the_considered_actions():
 def test_two_player_values_keep_their_sign():
     for stones in (5, 6, 7):
         tree = mcts.run(gumbel.GumbelTree(Nim(stones), 200), mcts.rollout_evaluator(seed=0), 200)
-        assert tree.selected_action() == stones % 4 - 1
+        assert tree.best_action() == stones % 4 - 1
 
 
 def test_batched_search_equals_one_tree_at_a_time():

@@ -123,3 +123,24 @@ def test_the_best_action_is_legal_and_follows_visits_then_value_then_prior():
     assert tree.improved_policy(0)[tree.best_action()] == 1
     with pytest.raises(ValueError, match="no simulations"):
         mcts.Tree(Nim(5)).best_action()
+
+
+def test_one_entry_point_runs_every_kind_of_search():
+    from straw import gumbel
+
+    evaluate = mcts.rollout_evaluator(seed=0)
+    kinds = {
+        "PUCT": mcts.SearchConfig(),
+        "UCT": mcts.SearchConfig(rule=mcts.UCT()),
+        "Gumbel": gumbel.GumbelConfig(num_considered=4, seed=1),
+    }
+    for name, config in kinds.items():
+        out = mcts.search(Nim(5), evaluate, 200, config)
+        assert out.action == 0, name  # take one stone and leave four: the only winning move
+        assert out.action == out.tree.best_action()
+        assert np.array_equal(out.action_weights, out.tree.improved_policy())
+        assert out.tree.root.visit_count == 200 and out.tree.root.state == Nim(5)
+    assert type(mcts.search(Nim(5), evaluate, 8).tree) is mcts.Tree  # PUCT by default
+    assert isinstance(mcts.search(Nim(5), evaluate, 8, kinds["Gumbel"]).tree, gumbel.GumbelTree)
+    side = mcts.search_batched([Nim(5), Nim(6)], evaluate, 50, [kinds["PUCT"], kinds["UCT"]])
+    assert [out.tree.root.state for out in side] == [Nim(5), Nim(6)]

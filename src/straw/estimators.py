@@ -423,3 +423,13 @@ def loglog_slope(x, y) -> float:
     """The exponent k of a least-squares fit y ~ a x^k on log-log axes."""
     slope, _ = np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)
     return float(slope)
+
+
+def entropy(p):
+    """The entropy in nats of each distribution along the last axis of `p`, each first divided by
+    its sum (so a prior restricted to the legal moves needs no renormalising); zero entries count
+    for nothing. A float for one distribution, an array for many."""
+    p = np.asarray(p, dtype=float)
+    p = p / p.sum(axis=-1, keepdims=True)
+    h = -(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=-1)
+    return float(h) if h.ndim == 0 else h

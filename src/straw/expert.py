@@ -102,17 +102,14 @@ class Log:
     evaluated: list[tuple[int, float]] = field(default_factory=list)  # (calls, value)
 
 
-def search_tree(
-    state: TokenGame, simulations: int, search: str = "puct", seed: int = 0
-) -> mcts.Tree:
-    """An unsearched tree at `state`: PUCT's (`straw.mcts.Tree`), or the Gumbel root's
-    (`straw.gumbel.GumbelTree`), which plans its sequential halving for `simulations` and
-    samples the tokens it considers with `seed`."""
+def search_config(search: str = "puct", seed: int = 0):
+    """How one search runs: PUCT's `straw.mcts.SearchConfig`, or the Gumbel root's
+    `straw.gumbel.GumbelConfig`, which samples the tokens it considers with `seed`."""
     if search not in SEARCHES:
         raise ValueError(f"search must be one of {SEARCHES}; got {search!r}")
     if search == "puct":
-        return mcts.Tree(state)
-    return gumbel.GumbelTree(state, simulations, gumbel.GumbelConfig(seed=seed))
+        return mcts.SearchConfig()
+    return gumbel.GumbelConfig(seed=seed)
 
 
 def search_states(
@@ -122,16 +119,16 @@ def search_states(
     search: str,
     counter: Counter,
     seed: int = 0,
-) -> list[mcts.Tree]:
+) -> list[mcts.SearchOutput]:
     """One search of `simulations` from every state (the Gumbel root of state i seeded with
-    `seed + i`); returns the trees. The searches run side by side (`mcts.run_batched`), so
-    `evaluate` sees one batch per simulation.
+    `seed + i`), side by side (`straw.mcts.search_batched`), so `evaluate` sees one batch per
+    simulation; returns what each search found.
 
     Every simulation that does not end at a leaf to evaluate ends at a finished answer, which
     the verifier judges directly: those calls are added to `counter`. The calls `evaluate`
     makes itself (`model_evaluator`'s rollouts) it counts itself.
     """
-    trees = [search_tree(s, simulations, search, seed + i) for i, s in enumerate(states)]
+    configs = [search_config(search, seed + i) for i in range(len(states))]
     evaluated = 0
 
     def counting(leaves):
@@ -139,9 +136,9 @@ def search_states(
         evaluated += len(leaves)
         return evaluate(leaves)
 
-    mcts.run_batched(trees, counting, simulations)
-    counter.calls += simulations * len(trees) - evaluated
-    return trees
+    outputs = mcts.search_batched(states, counting, simulations, configs)
+    counter.calls += simulations * len(states) - evaluated
+    return outputs
 
 
 def search_targets(
@@ -166,13 +163,13 @@ def search_targets(
     states = [task.game(prompt) for prompt in prompts]
     targets = np.zeros((len(prompts), task.length, task.vocab))
     for t in range(task.length):
-        trees = search_states(states, evaluate, simulations, search, counter, seed + 1000 * t)
-        for i, tree in enumerate(trees):
-            targets[i, t] = tree.improved_policy()
+        outputs = search_states(states, evaluate, simulations, search, counter, seed + 1000 * t)
+        for i, out in enumerate(outputs):
+            targets[i, t] = out.action_weights
             if search == "puct":  # play as AlphaZero explores: sample from the visit counts
                 action = int(rng.choice(task.vocab, p=targets[i, t]))
             else:
-                action = tree.selected_action()
+                action = out.action
             states[i] = states[i].play(action)
     return np.array([s.prefix for s in states], dtype=np.int64), targets
 

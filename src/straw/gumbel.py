@@ -22,7 +22,8 @@ values are right (as the paper proves), however few actions were visited.
 `GumbelTree` is a `straw.mcts.Tree` whose root is chosen this way; below the root it walks by the
 tree's ordinary rule (PUCT by default; the paper replaces that too, with a rule for non-root
 nodes that we do not implement). It runs with `straw.mcts.run` and `run_batched` unchanged, so
-the same evaluate function, the same games and the same count of evaluations serve both searches.
+the same evaluate function, the same games and the same count of evaluations serve both searches:
+`straw.mcts.search(state, evaluate, n, GumbelConfig())` is the Gumbel search.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class GumbelConfig:
     c_scale: float = 1.0
     interior: mcts.PUCT | mcts.UCT = field(default_factory=mcts.PUCT)  # rule below the root
     seed: int = 0
+
+    def new_tree(self, state, simulations: int) -> GumbelTree:
+        """An unsearched Gumbel tree at `state`, its halving planned for `simulations`."""
+        return GumbelTree(state, simulations, self)
 
 
 def considered_visits(num_considered: int, simulations: int) -> list[int]:
@@ -143,7 +148,7 @@ class GumbelTree(mcts.Tree):
             self.root_value_estimate = float(value)
         super().expand_and_backup(path, prior, value)
 
-    def selected_action(self) -> int:
+    def best_action(self) -> int:
         """The action to play: the best of the most visited survivors of the halving."""
         _, visits, _ = self.root_statistics()
         return int(self.legal[int(np.argmax(self._root_scores(int(visits.max()))))])
@@ -156,7 +161,7 @@ class GumbelTree(mcts.Tree):
             raise ValueError("no simulations have been run from this root")
         policy = np.zeros(self.root.state.num_actions)
         if temperature == 0:
-            policy[self.selected_action()] = 1.0
+            policy[self.best_action()] = 1.0
             return policy
         if temperature != 1:
             raise ValueError(f"Gumbel search targets have temperature 1 or 0, not {temperature}")

@@ -18,6 +18,14 @@ After many simulations the visit counts of the root's moves are the search's imp
 
 `run_batched` advances many trees at once, one leaf each per step, and evaluates all their leaves
 in one call to `evaluate`: this is what makes network-guided search affordable on a CPU.
+
+Every kind of search has one entry point, as in mctx (`PolicyOutput`):
+
+    out = search(state, evaluate, simulations, config)   # config: SearchConfig (PUCT or UCT),
+    out.action, out.action_weights, out.tree             #   or straw.gumbel.GumbelConfig
+
+`action` is the move the search recommends, `action_weights` its improved policy over all actions
+(the training target), `tree` the searched tree (`search_batched` runs many side by side).
 """
 
 from __future__ import annotations
@@ -125,6 +133,11 @@ class SearchConfig:
     dirichlet_fraction: float = 0.25  # AlphaZero: 25% noise, alpha ~ 10 / legal moves
     seed: int = 0
 
+    def new_tree(self, state, simulations: int) -> Tree:
+        """An unsearched tree at `state` that searches this way (`simulations` is what the search
+        will be given; this tree does not need it, a Gumbel tree plans with it)."""
+        return Tree(state, self)
+
 
 class Tree:
     """A search tree rooted at one game state; reusable after a move with `advance`."""
@@ -223,6 +236,36 @@ class Tree:
         self.root = child if child is not None else Node(self.root.state.play(action))
         self._noised = False
         self._add_root_noise()
+
+
+@dataclass(frozen=True)
+class SearchOutput:
+    """What a search says: `action`, the move it recommends (`Tree.best_action`);
+    `action_weights`, its improved policy over all `num_actions` actions (`Tree.improved_policy`,
+    the training target); and the searched `tree`."""
+
+    action: int
+    action_weights: np.ndarray
+    tree: Tree
+
+    @classmethod
+    def of(cls, tree: Tree) -> SearchOutput:
+        return cls(tree.best_action(), tree.improved_policy(), tree)
+
+
+def search(state, evaluate: Evaluate, simulations: int, config=None) -> SearchOutput:
+    """Search `simulations` times from `state` and say what the search found. `config` chooses
+    the search: a `SearchConfig` (default: PUCT, no noise) or a `straw.gumbel.GumbelConfig`;
+    anything with a `new_tree(state, simulations)` method."""
+    return search_batched([state], evaluate, simulations, [config or SearchConfig()])[0]
+
+
+def search_batched(states: Sequence, evaluate: Evaluate, simulations: int, configs: Sequence):
+    """`search` from every state, state i with `configs[i]`, side by side (`run_batched`): one
+    evaluate call per simulation for all of them. Returns a list of `SearchOutput`."""
+    trees = [config.new_tree(s, simulations) for s, config in zip(states, configs, strict=True)]
+    run_batched(trees, evaluate, simulations)
+    return [SearchOutput.of(tree) for tree in trees]
 
 
 def run(tree: Tree, evaluate: Evaluate, simulations: int) -> Tree:

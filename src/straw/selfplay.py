@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from straw.go import Position, move_cap
-from straw.gumbel import GumbelConfig, GumbelTree
+from straw.gumbel import GumbelConfig
 from straw.mcts import PUCT, Evaluate, SearchConfig, Tree, run_batched
 from straw.nets import (
     PLANES,
@@ -164,21 +164,14 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
     rng = np.random.default_rng(seed)
 
     def new_tree(state: Position, simulations: int) -> Tree:
-        tree_seed = int(rng.integers(2**31))
+        seed = int(rng.integers(2**31))
         if config.search == "gumbel":
-            interior = PUCT(c=config.c_puct)
-            return GumbelTree(
-                state,
-                simulations,
-                GumbelConfig(config.num_considered, interior=interior, seed=tree_seed),
+            search = GumbelConfig(config.num_considered, interior=PUCT(config.c_puct), seed=seed)
+        else:
+            search = SearchConfig(
+                PUCT(config.c_puct), config.dirichlet_alpha, config.dirichlet_fraction, seed
             )
-        search = SearchConfig(
-            rule=PUCT(c=config.c_puct),
-            dirichlet_alpha=config.dirichlet_alpha,
-            dirichlet_fraction=config.dirichlet_fraction,
-            seed=tree_seed,
-        )
-        return Tree(state, search)
+        return search.new_tree(state, simulations)
 
     states = [Position(config.size, config.komi, config.suicide_allowed)] * games
     trees = [new_tree(states[0], config.simulations) for _ in range(games)]
@@ -273,7 +266,7 @@ def choose_move(tree: Tree, config: SelfPlayConfig, move_number: int, rng) -> in
     drawn in proportion to the visit counts, then the most visited. Gumbel: the action the
     sequential halving selected (its Gumbel noise already samples the opening moves)."""
     if config.search == "gumbel":
-        return tree.selected_action()
+        return tree.best_action()
     counts = tree.visit_counts()
     if move_number < config.temperature_moves:
         return int(rng.choice(len(counts), p=counts / counts.sum()))
