@@ -55,7 +55,7 @@ def with_logits(policy, logits):
 
 def direct_trace(enum, weights):
     """tr Cov(g) = E||g||^2 - ||E g||^2 from the dense gradient of every sequence."""
-    grads = est.per_sample_gradients(enum.policy, enum.sequences, weights)
+    grads = est.tabular_gradients(enum.policy, enum.sequences, weights)
     mean = enum.expect(grads)
     return enum.expect((grads**2).sum(axis=1)) - mean @ mean
 
@@ -202,8 +202,8 @@ def test_scenario_a_terminal_reward_makes_single_and_multi_step_identical(policy
     # R = G_t = outcome for every t: nothing is earned before the last token.
     np.testing.assert_array_equal(single, multi)
     np.testing.assert_array_equal(
-        est.per_sample_gradients(policy, enum.sequences, single),
-        est.per_sample_gradients(policy, enum.sequences, multi),
+        est.tabular_gradients(policy, enum.sequences, single),
+        est.tabular_gradients(policy, enum.sequences, multi),
     )
 
 

@@ -122,7 +122,7 @@ def test_reinforce_with_rloo_opens_a_short_lock_and_kl_holds_it_back():
     def success_after(kl_coef):
         model = small_model(task)
         config = pg.RLConfig(baseline="rloo", group_size=16, lr=3e-2, kl_coef=kl_coef)
-        log = pg.train(model, task, 10, config, seed=0, evaluate=success, eval_every=10)
+        log = pg.train_policy(model, task, 10, config, seed=0, evaluate=success, eval_every=10)
         assert log.trajectories[-1] == 10 * 16
         (_, before), (_, after) = log.evaluated
         assert before == pytest.approx(1 / 27, abs=0.01)

@@ -293,7 +293,7 @@ def sample_sequences(policy: Policy, n: int, rng: np.random.Generator) -> np.nda
     return sequences
 
 
-def per_sample_gradients(policy: Policy, sequences: np.ndarray, weights: np.ndarray):
+def tabular_gradients(policy: Policy, sequences: np.ndarray, weights: np.ndarray):
     """g(y) = sum_t c_t S_t for each sampled sequence, flat over the logits table: (n, rows*V)."""
     n_rows, vocab = policy.logits.shape
     rows = policy.rows(sequences)
@@ -327,7 +327,7 @@ def monte_carlo(policy: Policy, reward_fn, weight_fn, n: int, seed: int) -> Mont
     """
     rng = np.random.default_rng(seed)
     sequences = sample_sequences(policy, n, rng)
-    grads = per_sample_gradients(policy, sequences, weight_fn(reward_fn(sequences)))
+    grads = tabular_gradients(policy, sequences, weight_fn(reward_fn(sequences)))
     squared_norms = (grads**2).sum(axis=1)
     return MonteCarlo(
         mean=grads.mean(axis=0),

@@ -23,9 +23,9 @@ for every t) the single- and multi-step weights are equal for every baseline. A 
 (vmap over grad), which is what makes the variance measurable: the trace of the covariance,
 the noise scale tr(Sigma) / |G|^2 (McCandlish et al. 2018) and, where every answer can be
 enumerated (`exact_gradient`), the cosine between a batch's mean gradient and the true one;
-`traces_by_length` measures the trace against the answer's length. `train` runs REINFORCE with
-any of these weights, an optional KL penalty to a reference model, and `mean_interval` reports
-a figure over a few seeds with its 95% interval.
+`traces_by_length` measures the trace against the answer's length. `train_policy` runs
+REINFORCE with any of these weights, an optional KL penalty to a reference model, and
+`mean_interval` reports a figure over a few seeds with its 95% interval.
 """
 
 from __future__ import annotations
@@ -361,7 +361,7 @@ class TrainLog:
     evaluated: list[tuple[int, float]] = field(default_factory=list)  # (trajectories, value)
 
 
-def train(
+def train_policy(
     model: lm.TinyLM,
     task: Task,
     steps: int,
