@@ -10,7 +10,17 @@ import re
 import numpy as np
 import pytest
 
-from straw.go import BLACK, EMPTY, WHITE, IllegalMove, Position, format_point, parse_point
+from straw.go import (
+    BLACK,
+    EMPTY,
+    WHITE,
+    IllegalMove,
+    Position,
+    format_point,
+    parse_point,
+    play_moves,
+    replay,
+)
 
 
 def load(diagram, to_play=BLACK, komi=0.0, suicide_allowed=True):
@@ -21,9 +31,7 @@ def load(diagram, to_play=BLACK, komi=0.0, suicide_allowed=True):
 
 def play(position, *moves):
     """Play moves written as players write them: play(position, 'C3', 'pass', 'D4')."""
-    for move in moves:
-        position = position.play(parse_point(move, position.size))
-    return position
+    return play_moves(position, moves)
 
 
 def assert_board(position, diagram):
@@ -586,3 +594,11 @@ def test_legal_actions_equal_brute_force_on_random_positions(size, suicide_allow
                 pass
         assert position.legal_actions() == brute_force
         assert [a for a in range(position.num_actions) if position.is_legal(a)] == brute_force
+
+
+def test_play_moves_takes_actions_or_points_and_names_an_illegal_move():
+    after = play_moves(Position(5, komi=0), ["C3", "pass", 7])  # 7 is C4
+    assert after.board[12] == BLACK and after.board[7] == BLACK and after.to_play == WHITE
+    assert replay(["C3", "pass", 7], size=5, komi=0) == after
+    with pytest.raises(IllegalMove, match=r"move 2 \(White C3\) is illegal: C3 is occupied"):
+        play_moves(Position(5), ["C3", 12])

@@ -631,17 +631,23 @@ def move_cap(size: int) -> int:
     return MOVES_PER_POINT * size * size
 
 
-def replay(moves, size: int = 9, komi: float = 7.5, suicide_allowed: bool = True) -> Position:
-    """The position `moves` lead to from the empty board, Black first. An illegal move raises
-    `IllegalMove` naming it: 'move 7 (White C3) is illegal: C3 is occupied'."""
-    position = Position(size, komi, suicide_allowed)
-    for number, action in enumerate(moves, start=1):
+def play_moves(position: Position, moves) -> Position:
+    """`position` after `moves`, each an action or a point as players write it ('C3', 'pass').
+    An illegal move raises `IllegalMove` naming it: 'move 7 (White C3) is illegal: C3 is
+    occupied'."""
+    for number, move in enumerate(moves, start=1):
+        action = parse_point(move, position.size) if isinstance(move, str) else move
         try:
             position = position.play(action)
         except IllegalMove as error:
-            move = f"{NAMES[position.to_play]} {_describe(action, size)}"
-            raise IllegalMove(f"move {number} ({move}) is illegal: {error}") from None
+            where = f"{NAMES[position.to_play]} {_describe(action, position.size)}"
+            raise IllegalMove(f"move {number} ({where}) is illegal: {error}") from None
     return position
+
+
+def replay(moves, size: int = 9, komi: float = 7.5, suicide_allowed: bool = True) -> Position:
+    """The position `moves` (as `play_moves` takes them) lead to from the empty board."""
+    return play_moves(Position(size, komi, suicide_allowed), moves)
 
 
 def _describe(action, size: int) -> str:
