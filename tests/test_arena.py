@@ -10,6 +10,7 @@ from straw.arena import (
     MCTSPlayer,
     RandomPlayer,
     elo,
+    elo_ladder,
     make_player,
     match,
     network_player,
@@ -203,3 +204,25 @@ def test_make_player_builds_every_kind_of_player(tmp_path):
 def test_make_player_says_what_is_wrong_with_a_spec(spec, message):
     with pytest.raises(ValueError, match=message):
         make_player(spec)
+
+
+def test_an_elo_ladder_recovers_the_difference_a_score_implies():
+    # one match: 75% for a is 191 Elo (elo(0.75)); the prior's draw pulls it slightly towards 0
+    ladder = elo_ladder([("a", "b", 75, 100)], anchor="b")
+    rating, low, high = ladder["a"]
+    assert ladder["b"] == (0.0, 0.0, 0.0)
+    assert 185 < rating < elo(0.75) and low < rating < high
+    assert high - low == pytest.approx(
+        2 * 1.96 * 400 / math.log(10) / math.sqrt(101 * 0.75 * 0.25), rel=0.05
+    )
+
+
+def test_an_elo_ladder_chains_players_and_stays_finite_for_a_clean_sweep():
+    results = [("a", "b", 15, 20), ("b", "c", 15, 20), ("a", "c", 20, 20)]
+    ladder = elo_ladder(results, anchor="c")
+    assert ladder["a"][0] > ladder["b"][0] > ladder["c"][0] == 0
+    assert math.isfinite(ladder["a"][0]) and ladder["a"][1] > 0  # a sweep: clearly above c
+    with pytest.raises(ValueError, match="anchor"):
+        elo_ladder(results, anchor="d")
+    with pytest.raises(ValueError, match="points"):
+        elo_ladder([("a", "b", 21, 20)], anchor="a")

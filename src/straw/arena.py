@@ -17,7 +17,8 @@ them: `random`, `mcts:N`, `gnugo:L` or `net:FILE`.
 `play_game` plays one game to the end (two passes, or a move cap) and scores it by Tromp-Taylor
 into a `straw.sgf.GameRecord`;
 `match` plays a series with alternating colours and reports the score with a 95% Wilson interval
-and the Elo difference that score implies, with its interval.
+and the Elo difference that score implies, with its interval; `elo_ladder` rates many players at
+once from the matches between them (Bradley-Terry, as BayesElo).
 """
 
 from __future__ import annotations
@@ -343,3 +344,61 @@ def match(
         if on_game is not None:
             on_game(record)
     return result
+
+
+# ----------------------------------------------------------------------------------------------
+# A ladder: Elo ratings of many players from the matches between them.
+
+
+def elo_ladder(
+    results: list[tuple[str, str, float, int]], anchor: str, prior_draws: float = 1.0
+) -> dict[str, tuple[float, float, float]]:
+    """Elo ratings of every player from matches `(first, second, points of first, games)`, each
+    with a 95% interval, the `anchor` player fixed at 0 (its interval is 0 wide).
+
+    The Bradley-Terry model: P(a beats b) = 1 / (1 + 10^((R_b - R_a) / 400)), draws counting half
+    a win each way. The ratings maximise the likelihood of the results plus `prior_draws`
+    virtual drawn games for every pair that met (BayesElo's prior: without it, a player who won
+    every game would be rated infinitely strong). The intervals are the Laplace approximation:
+    +-1.96 standard errors from the inverse of the information matrix."""
+    players = sorted({name for a, b, _, _ in results for name in (a, b)})
+    if anchor not in players:
+        raise ValueError(f"the anchor {anchor!r} played no game")
+    index = {name: i for i, name in enumerate(players)}
+    pairs: dict[tuple[int, int], list[float]] = {}
+    for a, b, points, games in results:
+        if not 0 <= points <= games:
+            raise ValueError(f"{a} against {b}: {points} points in {games} games")
+        i, j = index[a], index[b]
+        wins, played = pairs.setdefault((i, j), [prior_draws / 2, prior_draws])
+        pairs[i, j] = [wins + points, played + games]
+    scale = math.log(10) / 400
+    free = [i for i in range(len(players)) if players[i] != anchor]
+    ratings = np.zeros(len(players))
+    for _ in range(100):  # Newton's method on the log-likelihood
+        gradient = np.zeros(len(players))
+        information = np.zeros((len(players), len(players)))
+        for (i, j), (wins, played) in pairs.items():
+            expected = 1 / (1 + math.exp(scale * (ratings[j] - ratings[i])))
+            gradient[i] += scale * (wins - played * expected)
+            gradient[j] -= scale * (wins - played * expected)
+            weight = scale**2 * played * expected * (1 - expected)
+            information[i, i] += weight
+            information[j, j] += weight
+            information[i, j] -= weight
+            information[j, i] -= weight
+        sub = information[np.ix_(free, free)]
+        step = np.linalg.solve(sub, gradient[free])
+        ratings[free] += step
+        if np.abs(step).max() < 1e-9:
+            break
+    errors = np.zeros(len(players))
+    errors[free] = np.sqrt(np.diag(np.linalg.inv(sub)))
+    return {
+        name: (
+            float(ratings[i]),
+            float(ratings[i] - Z_95 * errors[i]),
+            float(ratings[i] + Z_95 * errors[i]),
+        )
+        for name, i in index.items()
+    }
