@@ -9,7 +9,10 @@ after each move, visit-count sampling for the first moves.
   batch stays full: this measures what batching buys.
 - Single: one game, one leaf per network call, the same network and search.
 - Self-play: `straw.selfplay.play_games` with `--games` games, until the last one ends. Games
-  end at different moves, so its batches shrink towards the end of the call.
+  end at different moves, so its batches shrink towards the end of the call; the mean batch the
+  network saw is printed beside it.
+- Network only: the same network evaluating batches of `--games` positions from those games, and
+  nothing else: the ceiling that a search batched over that many games could reach.
 
     python benchmarks/selfplay_speed.py [--seconds 10] [--games 64] [--threads 1]
 """
@@ -79,15 +82,37 @@ def side_by_side(evaluate, config: SelfPlayConfig, games: int, seconds: float) -
     return simulations / (time.perf_counter() - start)
 
 
-def whole_calls(evaluate, config: SelfPlayConfig, games: int, seconds: float) -> float:
-    """Simulations per second of `play_games` calls with `games` games, for at least `seconds`."""
+def whole_calls(evaluate, config: SelfPlayConfig, games: int, seconds: float):
+    """Simulations per second of `play_games` calls with `games` games, for at least `seconds`;
+    the mean number of positions per network call; and some positions the games reached."""
+    calls = positions = 0
+    seen: list[Position] = []
+
+    def counting(states):
+        nonlocal calls, positions
+        calls, positions = calls + 1, positions + len(states)
+        if len(seen) < 4 * games:
+            seen.extend(states)
+        return evaluate(states)
+
     simulations, seed = 0, 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        batch = play_games(evaluate, config, games, seed)
-        simulations += config.simulations * len(batch.values)  # one search per recorded position
+        batch = play_games(counting, config, games, seed)
+        simulations += batch.simulations
         seed += 1
-    return simulations / (time.perf_counter() - start)
+    return simulations / (time.perf_counter() - start), positions / calls, seen
+
+
+def network_only(evaluate, positions: list[Position], batch: int, seconds: float) -> float:
+    """Positions per second of `evaluate` alone on batches of `batch` of `positions`."""
+    batches = [positions[i : i + batch] for i in range(0, len(positions) - batch + 1, batch)]
+    evaluated, k = 0, 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        evaluate(batches[k % len(batches)])
+        evaluated, k = evaluated + batch, k + 1
+    return evaluated / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -108,13 +133,17 @@ def main() -> None:
         config, evaluate = training_config(meta), evaluator(net)
         batched = side_by_side(evaluate, config, args.games, args.seconds)
         single = side_by_side(evaluate, config, 1, args.seconds)
-        whole = whole_calls(evaluate, config, args.games, args.seconds)
+        whole, mean_batch, positions = whole_calls(evaluate, config, args.games, args.seconds)
+        ceiling = network_only(evaluate, positions, args.games, args.seconds)
         print(
             f"{size}x{size} ({net.config.blocks} blocks x {net.config.channels} channels, "
             f"{config.simulations} simulations a move), simulations/s:\n"
             f"  batched over {args.games} games {batched:7,.0f}\n"
             f"  single game, batch 1      {single:7,.0f}   speed-up {batched / single:.1f}x\n"
             f"  play_games({args.games} games)     {whole:7,.0f}   speed-up {whole / single:.1f}x"
+            f"  (mean batch {mean_batch:.1f})\n"
+            f"  network only, batch {args.games}    {ceiling:7,.0f}   (the ceiling; "
+            f"batched self-play reaches {batched / ceiling:.2f} of it)"
         )
 
 
