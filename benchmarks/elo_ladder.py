@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
+from timing import command_and_machine
 
 from straw import arena, nets
 
@@ -39,9 +37,7 @@ def main() -> None:
     parser.add_argument("--out", help="write the matches and the ratings here as JSON")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    command = " ".join(["python", *sys.argv])
-    print("command:", command)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus")
+    command = command_and_machine()
 
     metas = {path: nets.read_safetensors(path)[1] for path in args.checkpoints}
     sizes = {(m["board_size"], m["komi"]) for m in metas.values()}

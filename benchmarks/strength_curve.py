@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import torch
+from timing import command_and_machine
 
 from straw import arena, nets
 
@@ -83,9 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    command = " ".join(["python", *sys.argv])
-    print("command:", command)
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus")
+    command = command_and_machine()
     checkpoints = args.checkpoints
     if args.every_cpu:
         checkpoints = at_cpu_marks(checkpoints, args.every_cpu)

@@ -1,6 +1,10 @@
-"""What the benchmark scripts share: the best of several timed runs (run them from the repository
-root, `python benchmarks/NAME.py`, so this folder is on the import path)."""
+"""What the benchmark scripts share: the best of several timed runs, and the header that says how
+and where a script ran (run them from the repository root, `python benchmarks/NAME.py`, so this
+folder is on the import path)."""
 
+import os
+import platform
+import sys
 import time
 
 
@@ -12,3 +16,12 @@ def best_of(repeats, fn, *args):
         result = fn(*args)
         times.append(time.perf_counter() - start)
     return min(times), result
+
+
+def command_and_machine() -> str:
+    """Print the command this script was run with and the machine it runs on; return the command
+    (scripts that write results store it beside them)."""
+    command = " ".join(["python", *sys.argv])
+    print("command:", command)
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus")
+    return command
