@@ -3,6 +3,7 @@ right, and the pure Monte Carlo player beats a random one."""
 
 import math
 
+import numpy as np
 import pytest
 
 from straw.arena import (
@@ -14,6 +15,7 @@ from straw.arena import (
     make_player,
     match,
     network_player,
+    permutation_test,
     play_game,
     sign_test,
     wilson_interval,
@@ -226,3 +228,13 @@ def test_an_elo_ladder_chains_players_and_stays_finite_for_a_clean_sweep():
         elo_ladder(results, anchor="d")
     with pytest.raises(ValueError, match="points"):
         elo_ladder([("a", "b", 21, 20)], anchor="a")
+
+
+def test_permutation_test_tells_shifted_samples_from_exchangeable_ones():
+    rng = np.random.default_rng(0)
+    same = permutation_test(rng.normal(0, 1, 30), rng.normal(0, 1, 30), rounds=2000)
+    shifted = permutation_test(rng.normal(0, 1, 30), rng.normal(2, 1, 30), rounds=2000)
+    assert same > 0.05 and shifted == 1 / 2001  # no relabelling as extreme as the observed one
+    assert permutation_test([1, 2, 3], [1, 2, 3], rounds=100) == 1.0  # every split as far apart
+    with pytest.raises(ValueError, match="two samples"):
+        permutation_test([], [1.0])

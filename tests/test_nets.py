@@ -167,3 +167,17 @@ def test_gtp_plays_with_a_checkpoint_and_refuses_one_for_another_board(net, tmp_
         [*command, "--size", "7"], input="", capture_output=True, text=True, timeout=120
     )
     assert refused.returncode == 1 and "a network for 5x5 Go, not 7x7" in refused.stderr
+
+
+def test_the_search_gets_two_heads_and_training_all_four():
+    torch.manual_seed(0)
+    net = PolicyValueNet(NetConfig(size=5, blocks=1, channels=8, auxiliary=True)).eval()
+    planes = torch.from_numpy(encode([Position(5), Position(5).play(12)]))
+    with torch.inference_mode():
+        logits, values = net(planes)
+        every = net.outputs(planes)
+        searched = net.outputs(planes, auxiliary=False)
+    assert set(every) == {"policy", "value", "ownership_logits", "score"}
+    assert set(searched) == {"policy", "value"}
+    assert torch.equal(logits, every["policy"]) and torch.equal(values, every["value"])
+    assert every["ownership_logits"].shape == (2, 5, 5) and every["score"].shape == (2,)

@@ -255,6 +255,23 @@ def sign_test(better: int, worse: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def permutation_test(a, b, rounds: int = 20_000, seed: int = 0) -> float:
+    """The two-sided p-value of a permutation test of equal means, for two samples of game
+    margins (say): how often `rounds` random relabellings of the pooled values into groups of
+    the two sizes give a difference of means at least as large as the observed one, counting the
+    observed split itself (so it is never 0)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("a permutation test needs two samples with at least one value each")
+    pooled, observed = np.concatenate([a, b]), abs(a.mean() - b.mean())
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(rounds):
+        shuffled = rng.permutation(pooled)
+        hits += abs(shuffled[: len(a)].mean() - shuffled[len(a) :].mean()) >= observed - 1e-9
+    return (hits + 1) / (rounds + 1)
+
+
 def elo(score: float) -> float:
     """The Elo difference at which the stronger side expects this score: 400 log10(s / (1 - s)).
     A score of 0 or 1 gives minus or plus infinity (no finite difference explains it)."""

@@ -112,21 +112,21 @@ class PolicyValueNet(nn.Module):
 
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy logits (batch, area + 1) and values (batch,) for the player to move."""
-        out = self.outputs(planes)
+        out = self.outputs(planes, auxiliary=False)  # what the search asks for, nothing more
         return out["policy"], out["value"]
 
-    def outputs(self, planes: torch.Tensor) -> dict[str, torch.Tensor]:
+    def outputs(self, planes: torch.Tensor, auxiliary: bool = True) -> dict[str, torch.Tensor]:
         """Every head: "policy" logits and "value" as `forward` gives them and, with auxiliary
-        heads, "ownership_logits" (batch, n, n), whose tanh is the expected owner of each point
-        (+1 the player to move), and "score" (batch,), the expected final margin for the player
-        to move divided by the board's area."""
+        heads (unless `auxiliary` is False), "ownership_logits" (batch, n, n), whose tanh is the
+        expected owner of each point (+1 the player to move), and "score" (batch,), the expected
+        final margin for the player to move divided by the board's area."""
         x = self.tower(self.stem(planes))
         hidden = self.value_fc[:-1](self.value_conv(x).flatten(1))
         out = {
             "policy": self.policy_fc(self.policy_conv(x).flatten(1)),
             "value": torch.tanh(self.value_fc[-1](hidden)).squeeze(1),
         }
-        if self.config.auxiliary:
+        if auxiliary and self.config.auxiliary:
             out["ownership_logits"] = self.ownership_conv(x).squeeze(1)
             out["score"] = self.score_fc(hidden).squeeze(1)
         return out

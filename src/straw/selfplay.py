@@ -131,6 +131,18 @@ class SelfPlayBatch:
 
     ARRAYS = ("planes", "policies", "values", "ownership", "margins")
 
+    @staticmethod
+    def no_rows(size: int) -> dict[str, np.ndarray]:
+        """The five row arrays with no rows, shaped and typed for a `size` board."""
+        n, area = size, size * size
+        return {
+            "planes": np.zeros((0, PLANES, n, n), np.uint8),
+            "policies": np.zeros((0, area + 1), np.float32),
+            "values": np.zeros(0, np.float32),
+            "ownership": np.zeros((0, area), np.int8),
+            "margins": np.zeros(0, np.float32),
+        }
+
     @property
     def lengths(self) -> list[int]:
         """Every game's number of rows."""
@@ -222,14 +234,9 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
                 owners[g] = np.array(states[g].ownership())
         active = [g for g in active if scores[g] is None]
 
-    n, area = config.size, config.size**2
-    columns: dict[str, list[np.ndarray]] = {  # each starts empty: a short game may have no rows
-        "planes": [np.zeros((0, PLANES, n, n), np.uint8)],
-        "policies": [np.zeros((0, area + 1), np.float32)],
-        "values": [np.zeros(0, np.float32)],
-        "ownership": [np.zeros((0, area), np.int8)],
-        "margins": [np.zeros(0, np.float32)],
-    }
+    area = config.size**2
+    # each column starts empty: a short game may have no rows
+    columns = {name: [empty] for name, empty in SelfPlayBatch.no_rows(config.size).items()}
     resigned = checked = wrong = 0
     for g in range(games):
         black_result = float(np.sign(scores[g]))

@@ -39,7 +39,6 @@ from tqdm import tqdm
 
 from straw.go import Position, move_cap, random_move
 from straw.nets import (
-    PLANES,
     NetConfig,
     PolicyValueNet,
     encode,
@@ -133,15 +132,7 @@ class ReplayBuffer:
 
     @classmethod
     def empty(cls, capacity: int, config: NetConfig) -> ReplayBuffer:
-        n = config.size
-        return cls(
-            capacity,
-            np.zeros((0, PLANES, n, n), np.uint8),
-            np.zeros((0, n * n + 1), np.float32),
-            np.zeros(0, np.float32),
-            np.zeros((0, n * n), np.int8),
-            np.zeros(0, np.float32),
-        )
+        return cls(capacity, **SelfPlayBatch.no_rows(config.size))
 
     def add(self, batch: SelfPlayBatch) -> None:
         for name in self.ARRAYS:
