@@ -20,6 +20,7 @@ from straw.go import (
     parse_point,
     play_moves,
     replay,
+    utility,
 )
 
 
@@ -602,3 +603,12 @@ def test_play_moves_takes_actions_or_points_and_names_an_illegal_move():
     assert replay(["C3", "pass", 7], size=5, komi=0) == after
     with pytest.raises(IllegalMove, match=r"move 2 \(White C3\) is illegal: C3 is occupied"):
         play_moves(Position(5), ["C3", 12])
+
+
+def test_utility_is_the_outcome_at_weight_zero_and_grows_with_the_margin():
+    assert [utility(s, 5, 0.0) for s in (-3, 0, 0.5)] == [-1.0, 0.0, 1.0]
+    assert utility(1, 5, 0.5) == pytest.approx(0.52)  # B+1
+    assert utility(25, 5, 0.5) == 1.0  # B+25, the solved 5x5 result
+    assert utility(-40, 5, 1.0) == -1.0  # the margin is clipped to the board's area
+    won = replay(["B1", "A1", "C3", "pass", "pass"], size=5, komi=0)
+    assert won.result() == "B+1" and won.utility(0.5) == pytest.approx(0.52)

@@ -1,5 +1,7 @@
 """MCTS on games small enough to know the answer: Nim, and a one-player game."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from small_games import Corridor, Nim  # the last stone wins; a one-player walk
@@ -144,3 +146,29 @@ def test_one_entry_point_runs_every_kind_of_search():
     assert isinstance(mcts.search(Nim(5), evaluate, 8, kinds["Gumbel"]).tree, gumbel.GumbelTree)
     side = mcts.search_batched([Nim(5), Nim(6)], evaluate, 50, [kinds["PUCT"], kinds["UCT"]])
     assert [out.tree.root.state for out in side] == [Nim(5), Nim(6)]
+
+
+def test_a_finished_game_is_valued_by_the_configs_utility():
+    """Black leads B+1 after White's pass and can take White's last stone (A2) for B+25. The
+    evaluator values a position as if the game ended there, margin counted, and a little less
+    sure of it than of a finished game. Valued by its bare outcome, ending the game at once by
+    passing (+1) beats everything; valued the way the evaluator values, B+1 is worth 0.52 and
+    the search plays on and captures."""
+    from straw.go import Position, parse_point, replay
+
+    position = replay(["B1", "A1", "C3", "pass"], size=5, komi=0)
+
+    def static_score(states):  # for the player to move
+        values = [0.9 * s.utility(0.5) * s.to_play for s in states]
+        return np.full((len(states), 26), 1 / 26), np.array(values)
+
+    by_margin = partial(Position.utility, score_weight=0.5)
+    ended = position.play(position.pass_action)
+    assert mcts.Tree(position).final_value(ended) == -1.0  # White to move there: she lost
+    margin_counts = mcts.SearchConfig(utility=by_margin)
+    assert mcts.Tree(position, margin_counts).final_value(ended) == pytest.approx(-0.52)
+    every_move_once = 1 + len(position.legal_actions())
+    for utility, move in [(None, "pass"), (by_margin, "A2")]:
+        config = mcts.SearchConfig(mcts.UCT(), utility=utility)
+        out = mcts.search(position, static_score, every_move_once, config)
+        assert out.action == parse_point(move, 5)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -127,14 +128,18 @@ def network_player(
     seed: int = 0,
     noise: bool = False,
     suicide_allowed: bool = False,
+    score_weight: float = 0.0,
 ) -> MCTSPlayer:
     """The AlphaZero player: the same search with the PUCT rule, guided by the network `net`.
     With `noise`, Dirichlet noise at the root of every search, alpha = 10 / moves on the empty
-    board as in self-play, so that games against a deterministic opponent are not all alike."""
+    board as in self-play, so that games against a deterministic opponent are not all alike.
+    `score_weight` values the games that end inside the search by `straw.go.utility`; it must be
+    the weight the network's values were trained on (`make_player` reads it from the file)."""
     from straw.nets import evaluator
 
     alpha = 10 / (net.config.size**2 + 1) if noise else None
-    search = mcts.SearchConfig(rule=mcts.PUCT(), dirichlet_alpha=alpha, seed=seed)
+    utility = partial(Position.utility, score_weight=score_weight) if score_weight else None
+    search = mcts.SearchConfig(rule=mcts.PUCT(), dirichlet_alpha=alpha, seed=seed, utility=utility)
     return MCTSPlayer(simulations, evaluator(net), seed, search, suicide_allowed)
 
 
@@ -175,8 +180,9 @@ def make_player(
 
         if not Path(value).is_file():
             raise ValueError(f"player {spec!r}: there is no file {value}")
-        net, _ = load_network(value, size)
-        return network_player(net, simulations, seed, noise, suicide_allowed)
+        net, metadata = load_network(value, size)
+        score_weight = metadata.get("train_config", {}).get("score_weight", 0.0)
+        return network_player(net, simulations, seed, noise, suicide_allowed, score_weight)
     raise ValueError(f"a player is {PLAYER_SPECS}; not {spec!r}")
 
 

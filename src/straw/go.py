@@ -383,6 +383,10 @@ class Position:
         score = self.score()
         return float((score > 0) - (score < 0))
 
+    def utility(self, score_weight: float = 0.0) -> float:
+        """The finished game's value for Black when the margin counts too (`utility`)."""
+        return utility(self.score(), self.size, score_weight)
+
     def result(self) -> str:
         """The score as players write it: 'B+3.5', 'W+0.5' or 'Draw'."""
         return format_result(self.score(), draw="Draw")
@@ -618,6 +622,17 @@ def random_move(position: Position, rng) -> int:
         if not position.is_own_eye(point) and position.is_legal(point):
             return point
     return position.pass_action
+
+
+def utility(score: float, size: int, score_weight: float) -> float:
+    """What a game that ended `score` (Black's, komi taken) is worth to Black, from -1 to +1:
+    (1 - w) * sign(score) + w * score / area, the margin clipped to the board's area. With w = 0
+    it is the outcome; with w > 0 a bigger win is worth more, so a player ahead does not end the
+    game by passing while it can still take more (on 5x5 at komi 0 the solved result, B+25, is
+    worth 1 and B+1 only 0.52 at w = 1/2)."""
+    result = float((score > 0) - (score < 0))
+    margin = min(max(score / (size * size), -1.0), 1.0)
+    return (1 - score_weight) * result + score_weight * margin
 
 
 # --- Games from their moves ---------------------------------------------------------------

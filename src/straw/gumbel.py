@@ -29,6 +29,7 @@ the same evaluate function, the same games and the same count of evaluations ser
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,7 @@ class GumbelConfig:
     c_scale: float = 1.0
     interior: mcts.PUCT | mcts.UCT = field(default_factory=mcts.PUCT)  # rule below the root
     seed: int = 0
+    utility: Callable | None = None  # as `straw.mcts.SearchConfig.utility`
 
     def new_tree(self, state, simulations: int) -> GumbelTree:
         """An unsearched Gumbel tree at `state`, its halving planned for `simulations`."""
@@ -105,7 +107,8 @@ class GumbelTree(mcts.Tree):
 
     def __init__(self, state, simulations: int, config: GumbelConfig | None = None):
         self.gumbel = config or GumbelConfig()
-        super().__init__(state, mcts.SearchConfig(rule=self.gumbel.interior, seed=self.gumbel.seed))
+        g = self.gumbel
+        super().__init__(state, mcts.SearchConfig(rule=g.interior, seed=g.seed, utility=g.utility))
         if state.is_terminal():
             raise ValueError("cannot search from a finished game")
         self.simulations = simulations

@@ -132,6 +132,7 @@ class SearchConfig:
     dirichlet_alpha: float | None = None  # root noise; None for none (evaluation play)
     dirichlet_fraction: float = 0.25  # AlphaZero: 25% noise, alpha ~ 10 / legal moves
     seed: int = 0
+    utility: Callable | None = None  # a finished game's value for player +1; None: its outcome
 
     def new_tree(self, state, simulations: int) -> Tree:
         """An unsearched tree at `state` that searches this way (`simulations` is what the search
@@ -182,6 +183,13 @@ class Tree:
             parent.child_values[node.slot] += (
                 value if parent.state.to_play == leaf_player else -value
             )
+
+    def final_value(self, state) -> float:
+        """A finished game's value for its player to move: its outcome, or `config.utility`
+        (which must agree with what `evaluate`'s values estimate, or the search will prefer
+        ending the game to playing on, or the reverse)."""
+        utility = self.config.utility
+        return (state.outcome() if utility is None else utility(state)) * state.to_play
 
     def _add_root_noise(self):
         alpha = self.config.dirichlet_alpha
@@ -284,7 +292,7 @@ def run_batched(trees: Sequence[Tree], evaluate: Evaluate, simulations: int) -> 
         for i, path in enumerate(paths):
             state = path[-1].state
             if state.is_terminal():
-                trees[i].expand_and_backup(path, None, state.outcome() * state.to_play)
+                trees[i].expand_and_backup(path, None, trees[i].final_value(state))
         for k, i in enumerate(pending):
             trees[i].expand_and_backup(paths[i], priors[k], float(values[k]))
     return trees

@@ -28,8 +28,11 @@ More supervision per game (Wu 2019, KataGo):
   and every recorded target still comes from a full search.
 
 The value target is the result (+1 win, -1 loss, 0 draw), or with `score_weight` w > 0 a mix with
-the final margin, (1 - w) * result + w * score / board area, so that among won games a bigger win
-is worth more (on 5x5 the solved margin, B+25, is the whole board).
+the final margin, (1 - w) * result + w * score / board area (`straw.go.utility`), so that among
+won games a bigger win is worth more (on 5x5 the solved margin, B+25, is the whole board). The
+search values the games that end inside its tree the same way: were they worth their bare result
+while the network's values are the mix, a player ahead would see +1 in ending the game at once
+and less in anything else, and pass as soon as it led.
 
 All games advance together, one move each per round, and each simulation of a round asks the
 network about the leaves of all the games' trees in one call (`run_batched`). On a CPU this is
@@ -51,10 +54,11 @@ import os
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
-from straw.go import Position, move_cap
+from straw.go import Position, move_cap, utility
 from straw.gumbel import GumbelConfig
 from straw.mcts import PUCT, Evaluate, SearchConfig, Tree, run_batched
 from straw.nets import (
@@ -85,7 +89,7 @@ class SelfPlayConfig:
     resign_threshold: float | None = None  # resign when the root value < -threshold
     resign_check_fraction: float = 0.2  # games that never resign, to check resignations
     suicide_allowed: bool = False
-    score_weight: float = 0.0  # value target: (1 - w) * win/loss + w * score / board area
+    score_weight: float = 0.0  # values: (1 - w) * win/loss + w * score / area (go.utility)
 
     def __post_init__(self):
         if self.search not in ("puct", "gumbel"):
@@ -175,13 +179,21 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
     started = time.process_time()
     rng = np.random.default_rng(seed)
 
+    value_of_end = partial(Position.utility, score_weight=config.score_weight)
+
     def new_tree(state: Position, simulations: int) -> Tree:
         seed = int(rng.integers(2**31))
         if config.search == "gumbel":
-            search = GumbelConfig(config.num_considered, interior=PUCT(config.c_puct), seed=seed)
+            search = GumbelConfig(
+                config.num_considered, interior=PUCT(config.c_puct), seed=seed, utility=value_of_end
+            )
         else:
             search = SearchConfig(
-                PUCT(config.c_puct), config.dirichlet_alpha, config.dirichlet_fraction, seed
+                PUCT(config.c_puct),
+                config.dirichlet_alpha,
+                config.dirichlet_fraction,
+                seed,
+                value_of_end,
             )
         return search.new_tree(state, simulations)
 
@@ -241,7 +253,7 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
     for g in range(games):
         black_result = float(np.sign(scores[g]))
         margin = float(np.clip(scores[g] / area, -1, 1))
-        black_target = (1 - config.score_weight) * black_result + config.score_weight * margin
+        black_target = utility(scores[g], config.size, config.score_weight)
         to_play = np.array([p.to_play for p, _ in rows[g]], dtype=np.float32)
         if rows[g]:
             columns["planes"].append(encode([p for p, _ in rows[g]]).astype(np.uint8))
