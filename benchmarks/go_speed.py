@@ -18,25 +18,14 @@ import random
 import sys
 import time
 
-from straw.go import Position, move_cap, random_move
-
-
-def random_game(size: int, rng: random.Random) -> int:
-    """Play one random game; return how many moves (passes included) it took."""
-    position = Position(size)
-    cap = move_cap(size)
-    moves = 0
-    while not position.is_terminal() and moves < cap:
-        position = position.play(random_move(position, rng))
-        moves += 1
-    return moves
+from straw.go import random_game
 
 
 def moves_per_second(size: int, seconds: float, rng: random.Random) -> tuple[float, int, int]:
     games = moves = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        moves += random_game(size, rng)
+        moves += len(random_game(size, rng)[0])
         games += 1
     return moves / (time.perf_counter() - start), games, moves
 

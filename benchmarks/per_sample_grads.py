@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from timing import best_of
 
-from straw import lm, pg
+from straw import policy_gradients, transformer
 from straw.tokens import CombinationLock
 
 TARGET_SPEEDUP = 10.0
@@ -37,9 +37,13 @@ def main():
 
     torch.set_num_threads(args.threads)
     task = CombinationLock(args.vocab, args.length)
-    model = lm.TinyLM(lm.LMConfig.for_task(task, n_layer=args.layers, n_embd=args.width))
+    model = transformer.TinyLM(
+        transformer.LMConfig.for_task(task, n_layer=args.layers, n_embd=args.width)
+    )
     rng = np.random.default_rng(0)
-    batch = pg.sample_batch(model, task, 1, args.batch, rng, torch.Generator().manual_seed(0))
+    batch = policy_gradients.sample_batch(
+        model, task, 1, args.batch, rng, torch.Generator().manual_seed(0)
+    )
     weights = rng.standard_normal((args.batch, args.length))  # any c_t: cost does not depend on it
 
     print(f"machine: {platform.platform()}, {os.cpu_count()} processors")
@@ -52,8 +56,8 @@ def main():
     )
 
     args_ = (model, batch.prompts, batch.answers, weights)
-    loop_s, loop = best_of(args.repeats, pg.per_sample_gradients_loop, *args_)
-    vmap_s, vectorised = best_of(args.repeats, pg.per_sample_gradients, *args_)
+    loop_s, loop = best_of(args.repeats, policy_gradients.per_sample_gradients_loop, *args_)
+    vmap_s, vectorised = best_of(args.repeats, policy_gradients.per_sample_gradients, *args_)
     error = float((loop - vectorised).abs().max())
     per_answer = 1e3 / args.batch
     print(f"  loop of backward passes    {loop_s:8.3f} s  ({loop_s * per_answer:6.2f} ms / answer)")

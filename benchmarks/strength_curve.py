@@ -87,10 +87,10 @@ def main() -> None:
         checkpoints = at_cpu_marks(checkpoints, args.every_cpu)
     rows = []
     for path in checkpoints:
-        net, meta = nets.load_network(path)
+        meta = nets.read_safetensors(path)[1]
         size, komi = meta["board_size"], meta["komi"]
         started = time.process_time()
-        player = arena.network_player(net, args.simulations, args.seed, args.noise)
+        player = arena.make_player(f"net:{path}", size, args.simulations, args.seed, args.noise)
         other = opponent(args.opponent, args.seed, args.simulations, args.noise, size)
         try:
             result = arena.match(

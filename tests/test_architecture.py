@@ -17,8 +17,8 @@ LAYERS = {  # lowest first
     "foundations": {"straw", "estimators", "show"},
     "rules": {"coords", "games", "go", "sgf", "tokens"},
     "search": {"mcts", "gumbel", "solver"},
-    "networks": {"nets", "lm"},
-    "training": {"selfplay", "train", "pg", "expert"},
+    "networks": {"nets", "transformer"},
+    "training": {"selfplay", "train", "policy_gradients", "expert_iteration"},
     "evaluation": {"arena", "gtp_client"},
     "interfaces": {"gtp", "__main__"},
 }

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sgfmill import sgf
 
+from straw import go
 from straw.go import Position, format_point, parse_point
 from straw.sgf import (
     GameRecord,
@@ -20,18 +21,9 @@ from straw.sgf import (
 
 
 def random_game(size: int, rng: random.Random, komi: float = 7.5) -> tuple[list[int], Position]:
-    """A finished game: random legal moves that never fill an own eye, under the rules GNU Go
-    plays (suicide forbidden), until both players pass (a player passes only with no move)."""
-    position = Position(size, komi, suicide_allowed=False)
-    moves, points = [], list(range(size * size))
-    while not position.is_terminal():
-        rng.shuffle(points)
-        action = next(
-            (p for p in points if position.is_legal(p) and not position.is_own_eye(p)),
-            position.pass_action,
-        )
-        position = position.play(action)
-        moves.append(action)
+    """A finished game under the rules GNU Go plays (suicide forbidden), played to two passes."""
+    moves, position = go.random_game(size, rng, komi, suicide_allowed=False, max_moves=10**6)
+    assert position.is_terminal()
     return moves, position
 
 

@@ -15,11 +15,11 @@ TYPE_CHECKING included), so each layer can be read knowing only the ones beneath
                   gumbel       Gumbel root search: sequential halving, completed Q-values
                   solver       exact alpha-beta solver of small games (tic-tac-toe, Go 2x2)
     networks      nets         the policy-value network of Go; input planes, symmetries, files
-                  lm           a tiny causal transformer over tokens
+                  transformer  a tiny causal transformer over tokens
     training      selfplay     self-play of many games at once, batched through the network
                   train        the AlphaZero loop: replay buffer, loss, checkpoints
-                  pg           policy gradient on token tasks: REINFORCE, RLOO, GRPO, KL
-                  expert       expert iteration on token tasks: search, distil
+                  policy_gradients  policy gradients on token tasks: REINFORCE, RLOO, GRPO, KL
+                  expert_iteration  expert iteration on token tasks: search, distil
     evaluation    arena        the Player protocol, make_player, games, matches, Elo
                   gtp_client   a GTP engine (GNU Go) as a player
     interfaces    gtp          the GTP engine that serves a player to Go GUIs

@@ -635,6 +635,21 @@ def utility(score: float, size: int, score_weight: float) -> float:
     return (1 - score_weight) * result + score_weight * margin
 
 
+def random_game(
+    size: int, rng, komi: float = 7.5, suicide_allowed: bool = True, max_moves: int | None = None
+) -> tuple[list[int], Position]:
+    """One game of `random_move` against itself from the empty board, to two passes or to
+    `max_moves` (default `move_cap(size)`): its moves and its last position. The rollout of
+    Monte Carlo Go, and a supply of finished games for tests."""
+    position, moves = Position(size, komi, suicide_allowed), []
+    cap = move_cap(size) if max_moves is None else max_moves
+    while not position.is_terminal() and len(moves) < cap:
+        action = random_move(position, rng)
+        position = position.play(action)
+        moves.append(action)
+    return moves, position
+
+
 # --- Games from their moves ---------------------------------------------------------------
 
 MOVES_PER_POINT = 3  # a game that lasts 3 x the board's area is stopped and scored as it stands

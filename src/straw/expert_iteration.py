@@ -15,8 +15,8 @@ by one completion that the verifier judges, and a leaf at the end of the answer 
 directly. With a learned value head (`value_head_evaluator`, AlphaZero's value network) only the
 leaves at the end of an answer call the verifier, and the head learns from the outcome of every
 answer written, one call each. `Log` counts them all, so the loop can be compared with
-policy-gradient RL (`straw.pg`), whose every sampled answer is one verifier call, at an equal
-number of calls.
+policy-gradient RL (`straw.policy_gradients`), whose every sampled answer is one verifier call,
+at an equal number of calls.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from straw import gumbel, lm, mcts
+from straw import gumbel, mcts, transformer
 from straw.tokens import Task, TokenGame
 
 SEARCHES = ("puct", "gumbel")
@@ -41,7 +41,9 @@ class Counter:
     calls: int = 0
 
 
-def complete(model: lm.TinyLM, states: list[TokenGame], rng: np.random.Generator) -> np.ndarray:
+def complete(
+    model: transformer.TinyLM, states: list[TokenGame], rng: np.random.Generator
+) -> np.ndarray:
     """Finish every state's answer by sampling the model's next tokens; shape (n, T)."""
     task = states[0].task
     prompts = np.array([s.prompt for s in states], dtype=np.int64).reshape(len(states), -1)
@@ -50,13 +52,15 @@ def complete(model: lm.TinyLM, states: list[TokenGame], rng: np.random.Generator
         open_rows = [i for i, a in enumerate(answers) if len(a) < task.length]
         if not open_rows:
             return np.array(answers, dtype=np.int64)
-        probs = lm.next_token_probs(model, prompts[open_rows], [answers[i] for i in open_rows])
+        probs = transformer.next_token_probs(
+            model, prompts[open_rows], [answers[i] for i in open_rows]
+        )
         for i, p in zip(open_rows, probs, strict=True):
             answers[i].append(int(rng.choice(task.vocab, p=p / p.sum())))
 
 
 def model_evaluator(
-    model: lm.TinyLM, rng: np.random.Generator, counter: Counter
+    model: transformer.TinyLM, rng: np.random.Generator, counter: Counter
 ) -> Callable[[list[TokenGame]], tuple[np.ndarray, np.ndarray]]:
     """evaluate(states) -> (priors, values) for `straw.mcts`: the model's next-token
     probabilities as priors, and as value the verifier's verdict on one completion sampled from
@@ -65,7 +69,7 @@ def model_evaluator(
     def evaluate(states):
         task = states[0].task
         prompts = np.array([s.prompt for s in states], dtype=np.int64).reshape(len(states), -1)
-        priors = lm.next_token_probs(model, prompts, [list(s.prefix) for s in states])
+        priors = transformer.next_token_probs(model, prompts, [list(s.prefix) for s in states])
         answers = complete(model, states, rng)
         counter.calls += len(states)
         return priors, task.outcome(prompts, answers)
@@ -73,7 +77,7 @@ def model_evaluator(
     return evaluate
 
 
-def value_head_evaluator(model: lm.TinyLM) -> Callable[[list[TokenGame]], tuple]:
+def value_head_evaluator(model: transformer.TinyLM) -> Callable[[list[TokenGame]], tuple]:
     """evaluate(states) -> (priors, values): the model's next-token probabilities, and its value
     head's estimate of the success probability, sigmoid(v), after the prefix. No verifier call."""
     if model.value_head is None:
@@ -83,11 +87,11 @@ def value_head_evaluator(model: lm.TinyLM) -> Callable[[list[TokenGame]], tuple]
         task = states[0].task
         prompts = np.array([s.prompt for s in states], dtype=np.int64).reshape(len(states), -1)
         prefixes = [list(s.prefix) for s in states]
-        priors = lm.next_token_probs(model, prompts, prefixes)
+        priors = transformer.next_token_probs(model, prompts, prefixes)
         # attention is causal: the tokens padded after a prefix do not change its value
         padded = np.array([p + [0] * (task.length - len(p)) for p in prefixes], dtype=np.int64)
         with torch.no_grad():
-            logits = model.value(lm.model_inputs(model, prompts, padded))
+            logits = model.value(transformer.model_inputs(model, prompts, padded))
         where = prompts.shape[1] + np.array([len(p) for p in prefixes])
         return priors, torch.sigmoid(logits[np.arange(len(states)), where]).double().numpy()
 
@@ -142,7 +146,7 @@ def search_states(
 
 
 def search_targets(
-    model: lm.TinyLM,
+    model: transformer.TinyLM,
     task: Task,
     prompts: np.ndarray,
     simulations: int,
@@ -175,7 +179,7 @@ def search_targets(
 
 
 def distil(
-    model: lm.TinyLM,
+    model: transformer.TinyLM,
     optimizer: torch.optim.Optimizer,
     prompts: np.ndarray,
     answers: np.ndarray,
@@ -188,11 +192,11 @@ def distil(
     the value head also learns, by logistic regression, to predict them from every prefix."""
     target = torch.as_tensor(targets, dtype=torch.float32)
     for _ in range(steps):
-        log_probs = lm.next_token_log_probs(model, prompts, answers)
+        log_probs = transformer.next_token_log_probs(model, prompts, answers)
         loss = -(target * log_probs).sum(dim=-1).mean()
         if outcomes is not None:
             start = np.asarray(prompts).reshape(len(answers), -1).shape[1]
-            logits = model.value(lm.model_inputs(model, prompts, answers))[:, start:]
+            logits = model.value(transformer.model_inputs(model, prompts, answers))[:, start:]
             outcome = torch.as_tensor(outcomes, dtype=logits.dtype)[:, None].expand_as(logits)
             loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(logits, outcome)
         optimizer.zero_grad()
@@ -202,7 +206,7 @@ def distil(
 
 
 def expert_iteration(
-    model: lm.TinyLM,
+    model: transformer.TinyLM,
     task: Task,
     iterations: int,
     answers_per_iteration: int,
@@ -211,7 +215,7 @@ def expert_iteration(
     lr: float = 1e-3,
     distil_steps: int = 4,
     seed: int = 0,
-    evaluate: Callable[[lm.TinyLM], float] | None = None,
+    evaluate: Callable[[transformer.TinyLM], float] | None = None,
     values: str = "rollout",
 ) -> Log:
     """Alternate search and distillation `iterations` times; the model is updated in place.

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from straw import lm
+from straw import transformer
 from straw.tokens import CombinationLock, RunningSum
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_model(task, **kwargs):
-    return lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=32, **kwargs))
+    return transformer.TinyLM(transformer.LMConfig.for_task(task, n_layer=1, n_embd=32, **kwargs))
 
 
 def test_log_probs_of_every_answer_sum_to_one():
@@ -20,7 +20,7 @@ def test_log_probs_of_every_answer_sum_to_one():
     answers = task.all_answers()
     prompts = np.tile([[2, 0, 1]], (len(answers), 1))
     with torch.no_grad():
-        log_probs = lm.token_log_probs(model, prompts, answers).sum(dim=1)
+        log_probs = transformer.token_log_probs(model, prompts, answers).sum(dim=1)
     assert torch.exp(log_probs).sum().item() == pytest.approx(1.0, abs=1e-5)
 
 
@@ -40,9 +40,9 @@ def test_next_token_probs_agree_with_log_probs():
     prompt = [1, 2, 3]
     answer = [1, 3, 2]
     with torch.no_grad():
-        expected = lm.token_log_probs(model, [prompt], [answer]).exp()[0]
+        expected = transformer.token_log_probs(model, [prompt], [answer]).exp()[0]
     prefixes = [tuple(answer[:t]) for t in range(3)]
-    probs = lm.next_token_probs(model, [prompt] * 3, prefixes)
+    probs = transformer.next_token_probs(model, [prompt] * 3, prefixes)
     assert probs.sum(axis=1) == pytest.approx(np.ones(3))
     got = probs[np.arange(3), answer]
     assert got == pytest.approx(expected.numpy(), rel=1e-5)
@@ -52,11 +52,11 @@ def test_sampling_is_seeded_and_temperature_zero_is_greedy():
     task = CombinationLock(5, 4)
     model = small_model(task)
     prompts = np.zeros((50, 0), dtype=np.int64)
-    a = lm.sample(model, prompts, 4, generator=torch.Generator().manual_seed(1))
-    b = lm.sample(model, prompts, 4, generator=torch.Generator().manual_seed(1))
+    a = transformer.sample(model, prompts, 4, generator=torch.Generator().manual_seed(1))
+    b = transformer.sample(model, prompts, 4, generator=torch.Generator().manual_seed(1))
     assert torch.equal(a, b) and a.shape == (50, 4) and (a >= 0).all() and (a < 5).all()
-    greedy = lm.sample(model, prompts[:2], 4, temperature=0)
-    probs = lm.next_token_probs(model, prompts[:1], [()])
+    greedy = transformer.sample(model, prompts[:2], 4, temperature=0)
+    probs = transformer.next_token_probs(model, prompts[:1], [()])
     assert greedy[0, 0].item() == int(np.argmax(probs[0]))
     assert torch.equal(greedy[0], greedy[1])
 
@@ -65,9 +65,9 @@ def test_sampling_frequencies_match_the_model():
     task = CombinationLock(3, 1)
     model = small_model(task, seed=3)
     prompts = np.zeros((6000, 0), dtype=np.int64)
-    tokens = lm.sample(model, prompts, 1, temperature=0.5, generator=torch.Generator())
+    tokens = transformer.sample(model, prompts, 1, temperature=0.5, generator=torch.Generator())
     freq = np.bincount(tokens[:, 0].numpy(), minlength=3) / 6000
-    probs = lm.next_token_probs(model, prompts[:1], [()], temperature=0.5)[0]
+    probs = transformer.next_token_probs(model, prompts[:1], [()], temperature=0.5)[0]
     assert np.abs(freq - probs).max() < 4 * np.sqrt(0.25 / 6000)
 
 
@@ -75,9 +75,11 @@ def test_pretraining_on_noisy_demonstrations_gives_a_small_success_rate():
     torch.manual_seed(0)
     task = CombinationLock(6, 4, seed=2)
     model = small_model(task)
-    losses = lm.pretrain(model, task, steps=40, corruption=0.5, batch_size=32, lr=2e-2)
+    losses = transformer.pretrain(model, task, steps=40, corruption=0.5, batch_size=32, lr=2e-2)
     assert losses[-1] < losses[0]
-    answers = lm.sample(model, np.zeros((2000, 0), np.int64), 4, generator=torch.Generator())
+    answers = transformer.sample(
+        model, np.zeros((2000, 0), np.int64), 4, generator=torch.Generator()
+    )
     success = task.outcome(np.zeros((2000, 0)), answers.numpy()).mean()
     # A noisy demonstrator writes the right token with p = 0.5 + 0.5 / 6; p^4 ~ 0.13.
     assert 0.03 < success < 0.4
@@ -87,11 +89,11 @@ def test_bad_input_is_refused():
     task = CombinationLock(5, 3)
     model = small_model(task)
     with pytest.raises(ValueError, match="token id 5 is outside the vocabulary 0..4"):
-        lm.token_log_probs(model, np.zeros((1, 0), np.int64), [[0, 5, 1]])
+        transformer.token_log_probs(model, np.zeros((1, 0), np.int64), [[0, 5, 1]])
     with pytest.raises(ValueError, match="outside the vocabulary"):
-        lm.next_token_probs(model, np.zeros((1, 0), np.int64), [(9,)])
+        transformer.next_token_probs(model, np.zeros((1, 0), np.int64), [(9,)])
     with pytest.raises(ValueError, match="at most 128"):
-        lm.LMConfig(vocab=5, context=3, n_embd=256)
+        transformer.LMConfig(vocab=5, context=3, n_embd=256)
     with pytest.raises(ValueError, match="exceeds the context"):
         model(torch.zeros((1, 9), dtype=torch.long))
     with pytest.raises(ValueError, match="no value head"):

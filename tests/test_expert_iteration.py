@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from straw import expert, gumbel, lm, mcts, pg
+from straw import expert_iteration, gumbel, mcts, policy_gradients, transformer
 from straw.tokens import CombinationLock, RunningSum
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -12,7 +12,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def tiny_model(task, seed=0):
     torch.manual_seed(seed)
-    return lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, seed=seed))
+    return transformer.TinyLM(
+        transformer.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, seed=seed)
+    )
 
 
 def test_completions_keep_the_prefix_and_reach_the_full_length():
@@ -21,7 +23,7 @@ def test_completions_keep_the_prefix_and_reach_the_full_length():
     prompts = task.sample_prompts(3, np.random.default_rng(0))
     states = [task.game(p) for p in prompts]
     states[1] = states[1].play(4).play(0)
-    answers = expert.complete(model, states, np.random.default_rng(0))
+    answers = expert_iteration.complete(model, states, np.random.default_rng(0))
     assert answers.shape == (3, 3) and answers.min() >= 0 and answers.max() < 5
     assert tuple(answers[1, :2]) == (4, 0)
 
@@ -29,10 +31,10 @@ def test_completions_keep_the_prefix_and_reach_the_full_length():
 def test_every_simulation_is_one_verifier_call_and_targets_are_distributions():
     task = CombinationLock(vocab=6, length=3, seed=2)
     model = tiny_model(task)
-    for search in expert.SEARCHES:
-        counter = expert.Counter()
+    for search in expert_iteration.SEARCHES:
+        counter = expert_iteration.Counter()
         prompts = task.sample_prompts(4, np.random.default_rng(0))
-        answers, targets = expert.search_targets(
+        answers, targets = expert_iteration.search_targets(
             model, task, prompts, 5, search, np.random.default_rng(0), counter
         )
         assert answers.shape == (4, 3) and targets.shape == (4, 3, 6)
@@ -43,15 +45,15 @@ def test_every_simulation_is_one_verifier_call_and_targets_are_distributions():
 def test_searches_from_given_states_are_the_searches_expert_iteration_runs():
     task = CombinationLock(vocab=4, length=2, seed=0)
     model = tiny_model(task)
-    assert type(expert.search_config()) is mcts.SearchConfig
-    assert expert.search_config("gumbel", seed=3) == gumbel.GumbelConfig(seed=3)
+    assert type(expert_iteration.search_config()) is mcts.SearchConfig
+    assert expert_iteration.search_config("gumbel", seed=3) == gumbel.GumbelConfig(seed=3)
     with pytest.raises(ValueError, match="search must be one of"):
-        expert.search_config("beam")
+        expert_iteration.search_config("beam")
     states = [task.game(), task.game().play(1)]
-    for search in expert.SEARCHES:
-        counter = expert.Counter()
-        evaluate = expert.model_evaluator(model, np.random.default_rng(0), counter)
-        outputs = expert.search_states(states, evaluate, 6, search, counter, seed=5)
+    for search in expert_iteration.SEARCHES:
+        counter = expert_iteration.Counter()
+        evaluate = expert_iteration.model_evaluator(model, np.random.default_rng(0), counter)
+        outputs = expert_iteration.search_states(states, evaluate, 6, search, counter, seed=5)
         assert [out.tree.root.state for out in outputs] == states and counter.calls == 6 * 2
         for out in outputs:
             assert out.tree.visit_counts().sum() > 0 and out.action == out.tree.best_action()
@@ -64,8 +66,8 @@ def test_searches_from_given_states_are_the_searches_expert_iteration_runs():
 def test_expert_iteration_learns_a_lock_and_counts_its_calls():
     task = CombinationLock(vocab=4, length=2, seed=1)
     model = tiny_model(task)
-    start = pg.success_probability(model, task)
-    log = expert.expert_iteration(
+    start = policy_gradients.success_probability(model, task)
+    log = expert_iteration.expert_iteration(
         model,
         task,
         iterations=4,
@@ -73,7 +75,7 @@ def test_expert_iteration_learns_a_lock_and_counts_its_calls():
         simulations=8,
         lr=3e-3,
         distil_steps=16,
-        evaluate=lambda m: pg.success_probability(m, task),
+        evaluate=lambda m: policy_gradients.success_probability(m, task),
     )
     assert log.verifier_calls == [48, 96, 144, 192]  # 8 simulations x 3 answers x 2 tokens
     assert [calls for calls, _ in log.evaluated] == [0, 48, 96, 144, 192]
@@ -84,28 +86,30 @@ def test_bad_arguments_are_refused():
     task = CombinationLock(vocab=4, length=2)
     model = tiny_model(task)
     with pytest.raises(ValueError, match="search must be one of"):
-        expert.search_targets(
+        expert_iteration.search_targets(
             model,
             task,
             np.zeros((1, 0), int),
             4,
             "beam",
             np.random.default_rng(0),
-            expert.Counter(),
+            expert_iteration.Counter(),
         )
     with pytest.raises(ValueError, match="at least 2 simulations"):
-        expert.expert_iteration(model, task, 1, 1, simulations=1)
+        expert_iteration.expert_iteration(model, task, 1, 1, simulations=1)
 
 
 def test_a_value_head_replaces_rollouts_and_only_finished_answers_call_the_verifier():
     task = CombinationLock(vocab=5, length=1, seed=0)
     with pytest.raises(ValueError, match="no value head"):
-        expert.value_head_evaluator(tiny_model(task))
+        expert_iteration.value_head_evaluator(tiny_model(task))
     torch.manual_seed(0)
-    model = lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, value_head=True))
-    counter = expert.Counter()
+    model = transformer.TinyLM(
+        transformer.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, value_head=True)
+    )
+    counter = expert_iteration.Counter()
     prompts = task.sample_prompts(3, np.random.default_rng(0))
-    expert.search_targets(
+    expert_iteration.search_targets(
         model, task, prompts, 5, "puct", np.random.default_rng(0), counter, values="value_head"
     )
     assert counter.calls == 3 * 4  # the root is valued by the head; the 4 others are answers
@@ -114,10 +118,12 @@ def test_a_value_head_replaces_rollouts_and_only_finished_answers_call_the_verif
 def test_the_value_head_reads_the_position_after_the_prefix():
     task = CombinationLock(vocab=6, length=3, seed=0)
     torch.manual_seed(0)
-    model = lm.TinyLM(lm.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, value_head=True))
+    model = transformer.TinyLM(
+        transformer.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, value_head=True)
+    )
     state = task.game().play(2).play(5)
-    _, values = expert.value_head_evaluator(model)([state])
-    full = lm.model_inputs(model, np.zeros((1, 0), dtype=np.int64), np.array([[2, 5, 1]]))
+    _, values = expert_iteration.value_head_evaluator(model)([state])
+    full = transformer.model_inputs(model, np.zeros((1, 0), dtype=np.int64), np.array([[2, 5, 1]]))
     with torch.no_grad():
         expected = torch.sigmoid(model.value(full)[0, 2]).item()  # BOS, 2, 5: after two tokens
     assert abs(values[0] - expected) < 1e-6

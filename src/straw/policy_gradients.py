@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
-from straw import lm
+from straw import transformer
 from straw.estimators import multi_step_weights, single_step_weights, terminal_reward
 from straw.tokens import Task
 
@@ -118,7 +118,7 @@ class Batch:
 
 
 def sample_batch(
-    model: lm.TinyLM,
+    model: transformer.TinyLM,
     task: Task,
     groups: int,
     group_size: int,
@@ -128,15 +128,15 @@ def sample_batch(
 ) -> Batch:
     """Draw `groups` prompts and sample `group_size` answers to each from the model."""
     prompts = np.repeat(task.sample_prompts(groups, rng), group_size, axis=0)
-    answers = lm.sample(model, prompts, task.length, temperature, generator).cpu().numpy()
+    answers = transformer.sample(model, prompts, task.length, temperature, generator).cpu().numpy()
     return Batch(prompts, answers, group_size)
 
 
 def surrogate_loss(
-    model: lm.TinyLM,
+    model: transformer.TinyLM,
     batch: Batch,
     c: np.ndarray,
-    reference: lm.TinyLM | None = None,
+    reference: transformer.TinyLM | None = None,
     kl_coef: float = 0.0,
 ) -> torch.Tensor:
     """-(1/n) sum_i sum_t c_t log pi(y_t), plus kl_coef times a KL penalty to `reference`.
@@ -147,8 +147,8 @@ def surrogate_loss(
     it avoids the sampled estimators (such as GRPO's exp(d) - d - 1), whose gradient explodes
     on a sampled token that pi has made much rarer than pi_ref.
     """
-    log_probs = lm.next_token_log_probs(model, batch.prompts, batch.answers)
-    answers = lm.as_tokens(model, batch.answers, "answers")
+    log_probs = transformer.next_token_log_probs(model, batch.prompts, batch.answers)
+    answers = transformer.as_tokens(model, batch.answers, "answers")
     chosen = log_probs.gather(-1, answers[..., None])[..., 0]
     c = torch.as_tensor(np.ascontiguousarray(c), dtype=chosen.dtype, device=chosen.device)
     loss = -(c * chosen).sum(dim=1).mean()
@@ -156,7 +156,9 @@ def surrogate_loss(
         if reference is None:
             raise ValueError("a KL penalty needs a reference model")
         with torch.no_grad():
-            reference_log_probs = lm.next_token_log_probs(reference, batch.prompts, answers)
+            reference_log_probs = transformer.next_token_log_probs(
+                reference, batch.prompts, answers
+            )
         kl = (log_probs.exp() * (log_probs - reference_log_probs)).sum(dim=-1)
         loss = loss + kl_coef * kl.sum(dim=1).mean()
     return loss
@@ -167,7 +169,7 @@ def surrogate_loss(
 
 
 def per_sample_gradients(
-    model: lm.TinyLM, prompts, answers, c, chunk_size: int | None = 256
+    model: transformer.TinyLM, prompts, answers, c, chunk_size: int | None = 256
 ) -> torch.Tensor:
     """g(y_i) = sum_t c_it grad log pi(y_it | x_i, y_i,<t) for every row i, shape (n, D).
 
@@ -176,8 +178,8 @@ def per_sample_gradients(
     vector (split into views of their shapes inside), so the gradients come out flat, in the
     order of `model.parameters()` (as `flat_gradient`), with no copy to gather them.
     """
-    inputs = lm.model_inputs(model, prompts, answers)
-    targets = lm.as_tokens(model, answers, "answers")
+    inputs = transformer.model_inputs(model, prompts, answers)
+    targets = transformer.as_tokens(model, answers, "answers")
     c = torch.as_tensor(np.ascontiguousarray(c), dtype=torch.float32, device=inputs.device)
     names, shapes = zip(*((name, p.shape) for name, p in model.named_parameters()), strict=True)
     sizes = [shape.numel() for shape in shapes]
@@ -196,20 +198,20 @@ def per_sample_gradients(
     return per_row(flat, inputs, targets, c)
 
 
-def per_sample_gradients_loop(model: lm.TinyLM, prompts, answers, c) -> torch.Tensor:
+def per_sample_gradients_loop(model: transformer.TinyLM, prompts, answers, c) -> torch.Tensor:
     """The same as `per_sample_gradients`, one backward pass per row: the slow reference."""
     rows = []
     c = np.ascontiguousarray(c)
     for i in range(len(answers)):
         model.zero_grad()
-        log_probs = lm.token_log_probs(model, prompts[i : i + 1], answers[i : i + 1])
+        log_probs = transformer.token_log_probs(model, prompts[i : i + 1], answers[i : i + 1])
         (torch.as_tensor(c[i : i + 1], dtype=log_probs.dtype) * log_probs).sum().backward()
         rows.append(flat_gradient(model))
     model.zero_grad()
     return torch.stack(rows)
 
 
-def flat_gradient(model: lm.TinyLM) -> torch.Tensor:
+def flat_gradient(model: transformer.TinyLM) -> torch.Tensor:
     """Every parameter's .grad in one vector (zeros where a parameter has none)."""
     return torch.cat(
         [
@@ -252,7 +254,10 @@ def gradient_stats(grads: torch.Tensor, exact: torch.Tensor | None = None) -> Gr
 
 
 def traces_by_length(
-    model: lm.TinyLM, tasks: list[Task], weightings: dict[str, tuple[str, str]], answers: int = 256
+    model: transformer.TinyLM,
+    tasks: list[Task],
+    weightings: dict[str, tuple[str, str]],
+    answers: int = 256,
 ) -> tuple[dict[str, list[float]], list[float]]:
     """tr Cov of the per-sample gradients for every task (one per answer length T) and every
     weighting, named (reward, estimator) with no baseline; and each task's success rate.
@@ -279,7 +284,9 @@ def traces_by_length(
 # Exact quantities, by enumerating every answer to one prompt.
 
 
-def answer_probabilities(model: lm.TinyLM, task: Task, prompt=(), answers=None) -> torch.Tensor:
+def answer_probabilities(
+    model: transformer.TinyLM, task: Task, prompt=(), answers=None
+) -> torch.Tensor:
     """p(y | x) for every answer (all V^T of them by default); differentiable.
 
     Raises ValueError naming the limit when V^T is too many to enumerate.
@@ -287,11 +294,11 @@ def answer_probabilities(model: lm.TinyLM, task: Task, prompt=(), answers=None) 
     if answers is None:
         answers = task.all_answers()
     prompts = np.tile(np.asarray(prompt, dtype=np.int64).reshape(1, -1), (len(answers), 1))
-    return lm.token_log_probs(model, prompts, answers).sum(dim=1).exp()
+    return transformer.token_log_probs(model, prompts, answers).sum(dim=1).exp()
 
 
 def exact_gradient(
-    model: lm.TinyLM, task: Task, prompt=(), reward: str = "outcome"
+    model: transformer.TinyLM, task: Task, prompt=(), reward: str = "outcome"
 ) -> tuple[float, torch.Tensor]:
     """J = sum_y p(y|x) R(y) over every answer, and its exact gradient (D,).
 
@@ -312,7 +319,7 @@ def exact_gradient(
 
 
 @torch.no_grad()
-def success_probability(model: lm.TinyLM, task: Task, prompt=()) -> float:
+def success_probability(model: transformer.TinyLM, task: Task, prompt=()) -> float:
     """The exact probability that the model's answer to `prompt` passes the verifier.
 
     Sums p(y|x) over the accepted answers only (for a combination lock, just the secret).
@@ -362,7 +369,7 @@ class TrainLog:
 
 
 def train_policy(
-    model: lm.TinyLM,
+    model: transformer.TinyLM,
     task: Task,
     steps: int,
     config: RLConfig,

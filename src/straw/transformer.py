@@ -8,7 +8,7 @@ answer token over a vocabulary of V (the tokens of a `straw.tokens` task):
 
 so one forward pass gives log pi(y_t | x, y_<t) for every t: the exact log-probability of a
 whole answer is their sum (`token_log_probs`). Nothing is approximated: the policy-gradient
-estimators of `straw.pg` differentiate these numbers.
+estimators of `straw.policy_gradients` differentiate these numbers.
 
 A config dataclass, then one class per concept (attention, MLP, block, model) as in nanoGPT's
 `model.py` (Karpathy 2022) and the transformer of Vaswani et al. (2017) with pre-layer-norm
