@@ -15,6 +15,7 @@ from straw.nets import (
     encode,
     evaluator,
     load_network,
+    predicted_ownership,
     read_safetensors,
     save_network,
     symmetries,
@@ -181,3 +182,20 @@ def test_the_search_gets_two_heads_and_training_all_four():
     assert set(searched) == {"policy", "value"}
     assert torch.equal(logits, every["policy"]) and torch.equal(values, every["value"])
     assert every["ownership_logits"].shape == (2, 5, 5) and every["score"].shape == (2,)
+
+
+def test_predicted_ownership_is_from_blacks_view_whoever_is_to_move():
+    torch.manual_seed(0)
+    net = PolicyValueNet(NetConfig(size=5, blocks=1, channels=8, auxiliary=True))
+    black_to_move = Position(5).play(12).play(6)
+    owners = predicted_ownership(net, black_to_move)
+    with torch.inference_mode():
+        logits = net.outputs(torch.from_numpy(encode([black_to_move])))["ownership_logits"]
+    assert len(owners) == 25 and all(-1 < o < 1 for o in owners)
+    assert np.allclose(owners, torch.tanh(logits).flatten().numpy(), atol=1e-6)
+    white_to_move = black_to_move.play(18)
+    with torch.inference_mode():
+        logits = net.outputs(torch.from_numpy(encode([white_to_move])))["ownership_logits"]
+    assert np.allclose(predicted_ownership(net, white_to_move), -torch.tanh(logits).flatten())
+    with pytest.raises(ValueError, match="no ownership head"):
+        predicted_ownership(PolicyValueNet(NetConfig(size=5, blocks=1, channels=8)), white_to_move)

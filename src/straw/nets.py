@@ -195,6 +195,17 @@ def evaluator(net: PolicyValueNet):
     return evaluate
 
 
+def predicted_ownership(net: PolicyValueNet, position: Position) -> tuple[float, ...]:
+    """What the ownership head expects at `position`: for every point, the expected owner at the
+    end of the game, from -1 (White's) to +1 (Black's), as `Position.ownership` counts it."""
+    if not net.config.auxiliary:
+        raise ValueError("this network has no ownership head (NetConfig.auxiliary is False)")
+    net.eval()
+    with torch.inference_mode():
+        logits = net.outputs(torch.from_numpy(encode([position])))["ownership_logits"]
+    return tuple((torch.tanh(logits[0]).flatten() * position.to_play).tolist())
+
+
 # ----------------------------------------------------------------------------------------------
 # Files.
 
