@@ -19,8 +19,8 @@ import sys
 import time
 
 from straw import mcts
-from straw.games import TicTacToe
 from straw.go import Position, random_move
+from straw.tictactoe import TicTacToe
 
 
 def rate(make_tree, evaluate, simulations: int, trees: int = 1) -> float:

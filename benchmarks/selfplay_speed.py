@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ def training_config(meta: dict) -> SelfPlayConfig:
         simulations=run["simulations"],
         temperature_moves=run["temperature_moves"],
         dirichlet_alpha=run["dirichlet_alpha"],
+        score_weight=run["score_weight"],
     )
 
 
@@ -59,6 +61,7 @@ def side_by_side(evaluate, config: SelfPlayConfig, games: int, seconds: float) -
             rule=PUCT(c=config.c_puct),
             dirichlet_alpha=config.dirichlet_alpha,
             seed=int(rng.integers(2**31)),
+            utility=partial(Position.utility, score_weight=config.score_weight),
         )
         return Tree(Position(config.size, config.komi, config.suicide_allowed), search)
 

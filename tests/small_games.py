@@ -3,14 +3,14 @@
     Nim(stones)        two players take 1, 2 or 3 stones (actions 0, 1, 2); the last stone wins
     Corridor(length)   one player walks `length` steps, left (0) or right (1); only all-right pays 1
 
-They keep the whole `straw.games.Game` contract, as tests/test_game_contract.py checks.
+They keep the whole `straw.game.Game` contract, as tests/test_game_contract.py checks.
 """
 
 import operator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from straw.games import IllegalMove
+from straw.game import IllegalMove
 
 
 def _as_action(action, legal: list[int]) -> int:

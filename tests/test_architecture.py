@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "straw"
 
 LAYERS = {  # lowest first
     "foundations": {"straw", "estimators", "show"},
-    "rules": {"coords", "games", "go", "sgf", "tokens"},
+    "rules": {"coords", "game", "tictactoe", "go", "sgf", "tokens"},
     "search": {"mcts", "gumbel", "solver"},
     "networks": {"nets", "transformer"},
     "training": {"selfplay", "train", "policy_gradients", "expert_iteration"},

@@ -20,7 +20,7 @@ from straw.arena import (
     sign_test,
     wilson_interval,
 )
-from straw.games import IllegalMove
+from straw.game import IllegalMove
 from straw.go import BLACK, Position, parse_point
 from straw.sgf import read_sgf, sgfmill_area_score, write_sgf
 

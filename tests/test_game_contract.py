@@ -1,7 +1,7 @@
 """Every game of the book, and of its tests, passes one random-play invariant test (OpenSpiel's).
 
 Seeded random games check, at every step, what a search relies on without knowing the game
-(the contract of `straw.games.Game`):
+(the contract of `straw.game.Game`):
 
 - legal actions exist until the end, are distinct ints of the action space, and none after it;
 - each legal action plays, and playing never changes the parent; an illegal one raises
@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 from small_games import Corridor, Nim
 
-from straw.games import Game, IllegalMove, TicTacToe
+from straw.game import Game, IllegalMove
 from straw.go import Position
+from straw.tictactoe import TicTacToe
 from straw.tokens import CombinationLock, DigitSum, RunningSum
 
 GAMES = {  # name: (new game, how many random games)

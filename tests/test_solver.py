@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from straw.games import TicTacToe
 from straw.go import Position, parse_point
 from straw.solver import (
     SolveBudgetExceeded,
@@ -17,6 +16,7 @@ from straw.solver import (
     reachable_states,
     solve,
 )
+from straw.tictactoe import TicTacToe
 
 
 class TooBig(Exception):

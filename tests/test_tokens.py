@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from straw import mcts
-from straw.games import Game, IllegalMove
+from straw.game import Game, IllegalMove
 from straw.tokens import (
     MAX_VOCAB,
     CombinationLock,
@@ -30,7 +30,7 @@ def no_prompts(n):
 
 @pytest.mark.parametrize("name", TASKS)
 def test_random_play_keeps_every_invariant(name):
-    """The one-player form of the shared invariant test of tests/test_games.py."""
+    """The one-player form of the shared invariant test of tests/test_game_contract.py."""
     task = TASKS[name]
     rng = random.Random(0)
     prompts = task.sample_prompts(10, np.random.default_rng(0))

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from straw import estimators, mcts, solver  # noqa: E402
-from straw.games import TicTacToe  # noqa: E402
+from straw.tictactoe import TicTacToe  # noqa: E402
 
 OUT = Path(__file__).with_suffix(".svg")
 GAME = [4, 1, 0, 8, 6, 2, 3]  # O's reply on an edge (square 1) loses to the fork at square 6

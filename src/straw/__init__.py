@@ -7,7 +7,8 @@ TYPE_CHECKING included), so each layer can be read knowing only the ones beneath
     foundations   estimators   Part I: REINFORCE estimators, exact enumeration, Monte Carlo
                   show         shows package source and boards inside a chapter
     rules         coords       how Go is written: points ('C3'), results ('B+3.5'), X and O
-                  games        the Game protocol (players, outcomes, actions); tic-tac-toe
+                  game         the Game protocol (players, outcomes, actions) every game keeps
+                  tictactoe    tic-tac-toe, the smallest game
                   go           Part II: Go under Tromp-Taylor rules; replay, the move cap
                   sgf          game records in SGF, replayed through go
                   tokens       Part III: token tasks and their verifiers, as one-player games

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from straw.coords import COLUMNS, MARKS, format_point, format_result
 from straw.coords import parse_point as parse_point  # players' coordinates live in straw.coords
-from straw.games import IllegalMove
+from straw.game import IllegalMove
 
 BLACK, WHITE, EMPTY = 1, -1, 0
 NAMES = {BLACK: "Black", WHITE: "White"}
@@ -54,7 +54,7 @@ class Position:
     superko forbids it); `suicide_allowed=False` forbids every suicide, as GNU Go and CGOS do.
     """
 
-    num_players = 2  # the Game contract (straw.games): Black and White
+    num_players = 2  # the Game contract (straw.game): Black and White
     outcome_range = (-1.0, 1.0)  # `outcome` is the sign of the score, never the margin
 
     __slots__ = (

@@ -34,7 +34,7 @@ from collections.abc import Callable
 import straw
 from straw.arena import Player
 from straw.coords import COLOR_LETTERS, PointError, format_point, format_result, parse_point
-from straw.games import IllegalMove
+from straw.game import IllegalMove
 from straw.go import BLACK, NAMES, WHITE, Position, replay
 
 MAX_SIZE = 19  # the largest board `Position` plays (GTP allows 25)

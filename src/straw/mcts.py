@@ -1,6 +1,6 @@
 """Monte Carlo Tree Search that knows no game.
 
-The search sees a game only through the `Game` protocol of `straw.games` (to_play, legal_actions,
+The search sees a game only through the `Game` protocol of `straw.game` (to_play, legal_actions,
 play, is_terminal, outcome, num_actions) and positions only through one function,
 
     evaluate(states) -> (priors, values)

@@ -26,7 +26,7 @@ from sgfmill import boards, sgf
 
 import straw
 from straw.coords import COLOR_LETTERS, format_point
-from straw.games import IllegalMove
+from straw.game import IllegalMove
 from straw.go import BLACK, NAMES, Position, replay
 
 COLOURS = COLOR_LETTERS  # sgfmill names the colours 'b' and 'w'

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 
 from straw.estimators import all_sequences
-from straw.games import IllegalMove
+from straw.game import IllegalMove
 
 # The largest vocabulary a task (and the search over its tokens) accepts: the book's V sweep
 # ends here, and a root of 4096 children is the most a CPU search visits in reasonable time.
@@ -325,7 +325,7 @@ class DigitSum(Task):
 
 @dataclass(frozen=True)
 class TokenGame:
-    """A prompt and the tokens written so far; a `straw.games.Game` with one player.
+    """A prompt and the tokens written so far; a `straw.game.Game` with one player.
 
     Equal (and hashed alike) when the task, the prompt and the prefix are equal. The outcome is
     the verifier's 1.0 or 0.0, from the view of the only player, +1.
@@ -376,7 +376,7 @@ class TokenGame:
         return " ".join(head + answer)
 
 
-# The Game contract's declarations (straw.games): one player, and the verifier's 0 or 1. They are
+# The Game contract's declarations (straw.game): one player, and the verifier's 0 or 1. They are
 # set here, not in the class body, because chapter 8 shows that body and compares its output.
 TokenGame.num_players = 1
 TokenGame.outcome_range = (0.0, 1.0)
