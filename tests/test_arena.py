@@ -21,7 +21,7 @@ from straw.arena import (
     wilson_interval,
 )
 from straw.game import IllegalMove
-from straw.go import BLACK, Position, parse_point
+from straw.go import BLACK, Position, parse_point, replay
 from straw.sgf import read_sgf, sgfmill_area_score, write_sgf
 
 
@@ -187,6 +187,18 @@ def test_make_player_builds_every_kind_of_player(tmp_path):
     assert network.genmove() in range(26)
     with pytest.raises(ValueError, match="a network for 5x5 Go, not 7x7"):
         make_player(f"net:{path}", size=7)
+    assert network.config.utility is None  # no train_config: values are bare results
+
+
+def test_a_network_player_values_finished_games_as_its_network_was_trained(tmp_path):
+    from straw.nets import NetConfig, PolicyValueNet, save_network
+
+    path = tmp_path / "net.safetensors"
+    net = PolicyValueNet(NetConfig(size=5, blocks=1, channels=8)).eval()
+    save_network(net, path, train_config={"score_weight": 1.0})
+    utility = make_player(f"net:{path}", size=5).config.utility
+    won_by_one = replay(["B1", "A1", "C3", "pass", "pass"], size=5, komi=0)
+    assert utility(won_by_one) == pytest.approx(1 / 25)  # the margin alone, as trained
 
 
 @pytest.mark.parametrize(
