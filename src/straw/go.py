@@ -639,8 +639,8 @@ def random_game(
     size: int, rng, komi: float = 7.5, suicide_allowed: bool = True, max_moves: int | None = None
 ) -> tuple[list[int], Position]:
     """One game of `random_move` against itself from the empty board, to two passes or to
-    `max_moves` (default `move_cap(size)`): its moves and its last position. The rollout of
-    Monte Carlo Go, and a supply of finished games for tests."""
+    `max_moves` (default `move_cap(size)`): its moves and its last position, a supply of
+    finished games for checks and benchmarks."""
     position, moves = Position(size, komi, suicide_allowed), []
     cap = move_cap(size) if max_moves is None else max_moves
     while not position.is_terminal() and len(moves) < cap:
