@@ -135,6 +135,14 @@ def test_a_run_directory_refuses_another_config(tmp_path):
         run(replace(TINY, channels=16), tmp_path)
 
 
+def test_a_run_resumes_with_another_number_of_jobs(tmp_path):
+    run(replace(TINY, iterations=1), tmp_path)
+    run(replace(TINY, jobs=TINY.jobs + 1), tmp_path)
+    _, meta = read_safetensors(tmp_path / "state.safetensors")
+    assert meta["iteration"] == TINY.iterations
+    assert meta["train_config"]["jobs"] == TINY.jobs + 1
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="games_per_iteration"):
         replace(TINY, games_per_iteration=0)

@@ -17,8 +17,11 @@ Resuming. Every random choice of iteration i comes from the run's seed and i, so
 needs saving. The checkpoint (`state.safetensors`: network, optimizer moments, replay buffer,
 iteration) is written to a temporary file and renamed, so a killed process leaves the previous
 one whole; run the same command again and it continues from there, and the run it finishes is
-the one it would have finished uninterrupted. Each iteration's network is also kept on its own
-(`nets/iter_NNNN.safetensors` + `.json`) for the Elo curve.
+the one it would have finished uninterrupted. A run may also resume with another `--jobs` (moved to
+a machine with more cores, say): its games from then on are split among workers differently, so
+they are other games than an uninterrupted run's, and `train_config` records the new number.
+Each iteration's network is also kept on its own (`nets/iter_NNNN.safetensors` + `.json`) for the
+Elo curve.
 """
 
 from __future__ import annotations
@@ -309,7 +312,7 @@ def save_state(run_dir: Path, net, optimizer, buffer: ReplayBuffer, meta: dict) 
 
 def resume(run_dir: Path, config: TrainConfig, net, optimizer, buffer: ReplayBuffer):
     """Load the run's state if there is one; returns (iterations done, CPU seconds, step).
-    Refuses a run made with another config (other than a larger `iterations`)."""
+    Refuses a run made with another config (other than a larger `iterations` or other `jobs`)."""
     path = run_dir / "state.safetensors"
     if not path.exists():
         return 0, 0.0, 0
@@ -318,7 +321,8 @@ def resume(run_dir: Path, config: TrainConfig, net, optimizer, buffer: ReplayBuf
     differences = {
         f.name: (getattr(theirs, f.name), getattr(config, f.name))
         for f in fields(TrainConfig)
-        if f.name != "iterations" and getattr(theirs, f.name) != getattr(config, f.name)
+        if f.name not in ("iterations", "jobs")
+        and getattr(theirs, f.name) != getattr(config, f.name)
     }
     if differences:
         raise ValueError(
