@@ -84,8 +84,7 @@ def main() -> None:
     ladder = arena.elo_ladder([tuple(m) for m in matches], anchor=args.anchors[0])
     print(f"\nElo, {args.anchors[0]} = 0, with 95% intervals:")
     for name, (rating, low, high) in sorted(ladder.items(), key=lambda item: -item[1][0]):
-        cpu = next((metas[p]["cpu_seconds"] for p, n in names.items() if n == name), None)
-        trained = f"  ({cpu / 60:.1f} training CPU-min)" if cpu is not None else ""
+        trained = f"  ({cpu[name] / 60:.1f} training CPU-min)" if name in cpu else ""
         print(f"  {name:32s} {rating:+7.0f}  ({low:+.0f} to {high:+.0f}){trained}")
     if args.out:
         summary = {
