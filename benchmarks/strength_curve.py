@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections import Counter
 from pathlib import Path
 
 import torch
@@ -49,12 +48,6 @@ def at_cpu_marks(paths: list[str], every: float) -> list[str]:
             while mark <= cpu[path]:
                 mark += every
     return chosen
-
-
-def margin_counts(margins: list[float]) -> str:
-    """'+25 x18, +3 x2': how often each final margin came, largest first."""
-    counts = Counter(margins)
-    return ", ".join(f"{m:+g} x{counts[m]}" for m in sorted(counts, reverse=True))
 
 
 def main() -> None:
@@ -125,7 +118,7 @@ def main() -> None:
         print(
             f"{row['checkpoint']}: iteration {row['iteration']}, training CPU "
             f"{row['training_cpu_seconds']:.0f} s: {result}; the network's margins "
-            f"{margin_counts(result.margins)} [{time.process_time() - started:.0f} s]",
+            f"{arena.margin_counts(result.margins)} [{time.process_time() - started:.0f} s]",
             flush=True,
         )
     if args.out:

@@ -13,6 +13,7 @@ from straw.arena import (
     elo,
     elo_ladder,
     make_player,
+    margin_counts,
     match,
     network_player,
     permutation_test,
@@ -250,3 +251,8 @@ def test_permutation_test_tells_shifted_samples_from_exchangeable_ones():
     assert permutation_test([1, 2, 3], [1, 2, 3], rounds=100) == 1.0  # every split as far apart
     with pytest.raises(ValueError, match="two samples"):
         permutation_test([], [1.0])
+
+
+def test_margin_counts_tally_each_margin_largest_first():
+    assert margin_counts([3.0, 25.0, -6.0, 25.0, 3.0, 25.0]) == "+25 x3, +3 x2, -6 x1"
+    assert margin_counts([]) == ""

@@ -17,13 +17,15 @@ them: `random`, `mcts:N`, `gnugo:L` or `net:FILE`.
 `play_game` plays one game to the end (two passes, or a move cap) and scores it by Tromp-Taylor
 into a `straw.sgf.GameRecord`;
 `match` plays a series with alternating colours and reports the score with a 95% Wilson interval
-and the Elo difference that score implies, with its interval; `elo_ladder` rates many players at
-once from the matches between them (Bradley-Terry, as BayesElo).
+and the Elo difference that score implies, with its interval, and every game's margin
+(`margin_counts` tallies them); `elo_ladder` rates many players at once from the matches between
+them (Bradley-Terry, as BayesElo).
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -286,6 +288,12 @@ def elo(score: float) -> float:
     if score in (0, 1):
         return math.copysign(math.inf, score - 0.5)
     return 400 * math.log10(score / (1 - score))
+
+
+def margin_counts(margins) -> str:
+    """'+25 x18, +3 x2': how often each final margin came in a match, largest first."""
+    counts = Counter(margins)
+    return ", ".join(f"{m:+g} x{counts[m]}" for m in sorted(counts, reverse=True))
 
 
 @dataclass
