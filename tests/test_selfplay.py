@@ -162,6 +162,22 @@ def test_gumbel_self_play_keeps_the_rules_and_trains_on_its_improved_policy(net)
         assert position.is_terminal() or len(moves) == config.move_limit()
 
 
+def test_gumbel_c_scale_sets_how_far_the_target_moves_from_the_prior(net):
+    """With c_scale 0 the search's values count for nothing: the target is the prior."""
+    config = replace(CONFIG, search="gumbel", simulations=6, num_considered=4, c_scale=0.0)
+    batch = play_games(evaluator(net), config, games=2, seed=1)
+    position = Position(4, 0.5, suicide_allowed=False)
+    for k, move in enumerate(batch.moves[0]):
+        prior = np.zeros(17)
+        legal = position.legal_actions()
+        prior[legal] = evaluator(net)([position])[0][0][legal]
+        assert np.allclose(batch.policies[batch.game(0)][k], prior / prior.sum(), atol=1e-5)
+        position = position.play(move)
+    sharp = play_games(evaluator(net), replace(config, c_scale=1.0), games=2, seed=1)
+    rows = len(batch.moves[0])
+    assert not np.allclose(sharp.policies[:rows], batch.policies[:rows])
+
+
 def test_bad_self_play_settings_are_refused():
     with pytest.raises(ValueError, match="search is"):
         SelfPlayConfig(search="alphabeta")

@@ -82,6 +82,7 @@ class SelfPlayConfig:
     dirichlet_alpha: float = 0.4  # ~10 / legal moves, as in KataGo: 10/26 on 5x5, 10/50 on 7x7
     dirichlet_fraction: float = 0.25
     num_considered: int = 16  # Gumbel: root actions sampled, then halved
+    c_scale: float = 1.0  # Gumbel: sigma's scale on q rescaled to [0, 1]; mctx's default is 0.1
     temperature_moves: int = 6  # PUCT: moves sampled by visit count; after them, the most visited
     fast_simulations: int = 0  # > 0: playout cap randomization, a fast search on most moves
     full_search_probability: float = 0.25  # with fast_simulations: the moves searched fully
@@ -185,7 +186,11 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
         seed = int(rng.integers(2**31))
         if config.search == "gumbel":
             search = GumbelConfig(
-                config.num_considered, interior=PUCT(config.c_puct), seed=seed, utility=value_of_end
+                config.num_considered,
+                c_scale=config.c_scale,
+                interior=PUCT(config.c_puct),
+                seed=seed,
+                utility=value_of_end,
             )
         else:
             search = SearchConfig(

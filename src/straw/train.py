@@ -67,6 +67,7 @@ class TrainConfig:
     search: str = "puct"  # or "gumbel"
     simulations: int = 64
     num_considered: int = 16  # Gumbel: root actions sampled
+    c_scale: float = 1.0  # Gumbel: how far the search's values move the target from the prior
     fast_simulations: int = 0  # > 0: playout cap randomization
     full_search_probability: float = 0.25
     temperature_moves: int = 6
@@ -106,6 +107,7 @@ class TrainConfig:
             search=self.search,
             simulations=self.simulations,
             num_considered=self.num_considered,
+            c_scale=self.c_scale,
             fast_simulations=self.fast_simulations,
             full_search_probability=self.full_search_probability,
             temperature_moves=self.temperature_moves,
