@@ -13,6 +13,8 @@ after each move, visit-count sampling for the first moves.
   network saw is printed beside it.
 - Network only: the same network evaluating batches of `--games` positions from those games, and
   nothing else: the ceiling that a search batched over that many games could reach.
+- Unfolded: the network as training runs it, batch norms apart from their convolutions, on the
+  same batches: what `straw.nets.inference_copy` saves.
 
     python benchmarks/selfplay_speed.py [--seconds 10] [--games 64] [--threads 1]
 """
@@ -32,7 +34,7 @@ import torch
 
 from straw.go import Position
 from straw.mcts import PUCT, SearchConfig, Tree, run_batched
-from straw.nets import evaluator, load_network
+from straw.nets import encode, evaluator, load_network
 from straw.selfplay import SelfPlayConfig, play_games
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -118,6 +120,17 @@ def network_only(evaluate, positions: list[Position], batch: int, seconds: float
     return evaluated / (time.perf_counter() - start)
 
 
+def unfolded(net):
+    """An evaluator that runs `net` itself, not its `inference_copy`: the comparison."""
+
+    def evaluate(positions):
+        with torch.inference_mode():
+            logits, values = net(torch.from_numpy(encode(positions)))
+        return torch.softmax(logits, dim=1).numpy(), values.numpy()
+
+    return evaluate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="time per measurement")
@@ -138,6 +151,7 @@ def main() -> None:
         single = side_by_side(evaluate, config, 1, args.seconds)
         whole, mean_batch, positions = whole_calls(evaluate, config, args.games, args.seconds)
         ceiling = network_only(evaluate, positions, args.games, args.seconds)
+        slower = network_only(unfolded(net), positions, args.games, args.seconds)
         print(
             f"{size}x{size} ({net.config.blocks} blocks x {net.config.channels} channels, "
             f"{config.simulations} simulations a move), simulations/s:\n"
@@ -146,7 +160,9 @@ def main() -> None:
             f"  play_games({args.games} games)     {whole:7,.0f}   speed-up {whole / single:.1f}x"
             f"  (mean batch {mean_batch:.1f})\n"
             f"  network only, batch {args.games}    {ceiling:7,.0f}   (the ceiling; "
-            f"batched self-play reaches {batched / ceiling:.2f} of it)"
+            f"batched self-play reaches {batched / ceiling:.2f} of it)\n"
+            f"  unfolded network, batch {args.games} {slower:7,.0f}   (batch norms apart: the "
+            f"folded copy is {ceiling / slower:.2f}x as fast)"
         )
 
 

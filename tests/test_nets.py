@@ -91,6 +91,37 @@ def test_evaluator_gives_a_distribution_and_values_in_range(net):
     assert np.all(np.abs(values) <= 1)
 
 
+def test_the_evaluator_runs_the_network_folded_and_follows_its_training(net):
+    """The search's copy, batch norm folded into the convolutions, computes what the network
+    does up to rounding; a training step changes the network, and the evaluator follows."""
+    positions = [Position(5, 0), Position(5, 0).play(12).play(7)]
+    planes = torch.from_numpy(encode(positions))
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # batch norms that are not the identity
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                for t in (module.weight, module.bias, module.running_mean):
+                    t.copy_(torch.randn(t.shape, generator=generator))
+                module.running_var.copy_(torch.rand(module.running_var.shape) + 0.5)
+    evaluate = evaluator(net)
+
+    def agree():
+        priors, values = evaluate(positions)
+        with torch.no_grad():
+            logits, expected = net(planes)
+        assert np.allclose(priors, torch.softmax(logits, 1).numpy(), atol=1e-5)
+        assert np.allclose(values, expected.numpy(), atol=1e-5)
+        return priors
+
+    before = agree()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    net.train()
+    net(planes)[0].logsumexp(1).sum().backward()
+    optimizer.step()
+    net.eval()
+    assert not np.allclose(agree(), before, atol=1e-3)
+
+
 def test_a_saved_network_loads_with_the_same_outputs(net, tmp_path):
     path = tmp_path / "net.safetensors"
     save_network(net, path, step=7)
