@@ -256,3 +256,4 @@ def test_permutation_test_tells_shifted_samples_from_exchangeable_ones():
 def test_margin_counts_tally_each_margin_largest_first():
     assert margin_counts([3.0, 25.0, -6.0, 25.0, 3.0, 25.0]) == "+25 x3, +3 x2, -6 x1"
     assert margin_counts([]) == ""
+    assert margin_counts([-0.0, 0.0, -0.0]) == "+0 x3"  # a draw seen from White's side is no -0

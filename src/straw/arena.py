@@ -292,7 +292,7 @@ def elo(score: float) -> float:
 
 def margin_counts(margins) -> str:
     """'+25 x18, +3 x2': how often each final margin came in a match, largest first."""
-    counts = Counter(margins)
+    counts = Counter(m + 0.0 for m in margins)  # -0.0 and 0.0 are one draw
     return ", ".join(f"{m:+g} x{counts[m]}" for m in sorted(counts, reverse=True))
 
 
@@ -363,7 +363,7 @@ def match(
         pair = names if first_is_black else names[::-1]
         record = play_game(black, white, size, komi, suicide_allowed, max_moves, pair)
         black_margin = record.position.score()
-        won = black_margin if first_is_black else -black_margin
+        won = (black_margin if first_is_black else -black_margin) + 0.0  # a draw is 0, not -0
         result.margins.append(won)
         if won > 0:
             result.wins += 1
