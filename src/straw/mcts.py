@@ -82,7 +82,8 @@ class Node:
     def child_means(self, unvisited: float = 0.0) -> np.ndarray:
         """Q(a) = W(a) / N(a) for every move, from this node's view; `unvisited` where N(a) = 0."""
         n = self.child_visits
-        return np.where(n > 0, self.child_values / np.maximum(n, 1), unvisited)
+        means = self.child_values / np.maximum(n, 1)  # W(a) = 0 where N(a) = 0
+        return means if unvisited == 0 else np.where(n > 0, means, unvisited)
 
     def child(self, slot: int) -> Node:
         """The child reached by the move in entry `slot`, made on the first walk into it."""
@@ -171,7 +172,8 @@ class Tree:
         if prior is not None and not leaf.state.is_terminal():
             legal = leaf.state.legal_actions()
             p = np.asarray(prior, dtype=float)[legal]
-            leaf.expand(legal, p / p.sum() if p.sum() > 0 else np.full(len(legal), 1 / len(legal)))
+            total = p.sum()
+            leaf.expand(legal, p / total if total > 0 else np.full(len(legal), 1 / len(legal)))
             if leaf is self.root:
                 self._add_root_noise()
         # `value` is for the leaf's player to move; each parent keeps it from its own view.

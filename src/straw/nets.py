@@ -205,10 +205,11 @@ def evaluator(net: PolicyValueNet):
     is now."""
 
     size = net.config.size
+    tensors = (*net.parameters(), *net.buffers())  # listed once: walking the modules is slow
     made: dict = {}  # the copy, and the version of every tensor of `net` it was made from
 
     def versions() -> tuple[int, ...]:
-        return tuple(t._version for t in (*net.parameters(), *net.buffers()))
+        return tuple(t._version for t in tensors)
 
     def evaluate(positions):
         if positions[0].size != size:
