@@ -127,6 +127,19 @@ def test_the_best_action_is_legal_and_follows_visits_then_value_then_prior():
         mcts.Tree(Nim(5)).best_action()
 
 
+def test_an_unvisited_move_has_the_rules_first_play_value():
+    node = mcts.Node(Nim(5))
+    node.expand([0, 1, 2], np.array([0.2, 0.5, 0.3]))
+    node.child_visits[:] = [2, 0, 1]
+    node.child_values[:] = [1.0, 0.0, -0.5]
+    assert node.child_means().tolist() == [0.5, 0.0, -0.5]
+    assert node.child_means(unvisited=-1.0).tolist() == [0.5, -1.0, -0.5]
+    node.visit_count = 3
+    # the unvisited move has the highest prior: it wins at first-play value 0, not at -1
+    assert mcts.PUCT().scores(node).argmax() == 1
+    assert mcts.PUCT(unvisited_value=-1.0).scores(node).argmax() == 0
+
+
 def test_one_entry_point_runs_every_kind_of_search():
     from straw import gumbel
 
