@@ -170,6 +170,28 @@ def test_the_network_player_searches_with_puct_and_noise_only_if_asked():
     assert record.position.tromp_taylor_score() == sgfmill_area_score(record.moves, 5)
 
 
+def test_each_game_of_a_match_draws_root_noise_of_its_own():
+    """A player with root noise draws it from one generator for all its games: the second game
+    starts from the same empty board with other noise, and the first is what its seed gives."""
+    import torch
+
+    from straw import mcts
+    from straw.nets import NetConfig, PolicyValueNet
+
+    torch.manual_seed(0)
+    net = PolicyValueNet(NetConfig(size=5, blocks=1, channels=8))
+    player = network_player(net, 4, seed=3, noise=True)
+    first_priors = []
+    for _ in range(2):
+        player.new_game(5, 0.0)
+        player.genmove()
+        first_priors.append(player.tree.root.priors.copy())
+    assert not np.allclose(first_priors[0], first_priors[1])
+    alone = mcts.Tree(Position(5, 0.0), player.config)  # a tree on its own, seeded by the config
+    mcts.run(alone, player.evaluate, 4)
+    assert np.allclose(alone.root.priors, first_priors[0])
+
+
 # --- Players from their names -----------------------------------------------------------------
 
 

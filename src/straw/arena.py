@@ -82,7 +82,9 @@ class MCTSPlayer:
 
     `evaluate` defaults to one eye-avoiding random rollout per leaf, and `config` to the UCT rule
     without root noise: a pure Monte Carlo tree search player. The subtree under the moves played
-    is kept for the next search (`reuse_tree`), so its visits count towards the next move.
+    is kept for the next search (`reuse_tree`), so its visits count towards the next move. Root
+    noise, if `config` asks for it, comes from one generator for all the player's games (seeded
+    with `config.seed`), so that each game of a match draws noise of its own.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class MCTSPlayer:
         self.simulations = simulations
         self.evaluate = evaluate or mcts.rollout_evaluator(seed=seed, policy=random_move)
         self.config = config or mcts.SearchConfig(rule=mcts.UCT(), seed=seed)
+        self.rng = np.random.default_rng(self.config.seed)  # the root noise of every search
         self.suicide_allowed = suicide_allowed
         self.reuse_tree = reuse_tree
         self.position = Position(9, 7.5, suicide_allowed)
@@ -119,7 +122,7 @@ class MCTSPlayer:
         if self.position.is_terminal():
             raise ValueError("the game is over: there is no move to generate")
         if self.tree is None:
-            self.tree = mcts.Tree(self.position, self.config)
+            self.tree = mcts.Tree(self.position, self.config, self.rng)
         mcts.run(self.tree, self.evaluate, self.simulations)
         return self.tree.best_action()
 

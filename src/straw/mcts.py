@@ -142,11 +142,13 @@ class SearchConfig:
 
 
 class Tree:
-    """A search tree rooted at one game state; reusable after a move with `advance`."""
+    """A search tree rooted at one game state; reusable after a move with `advance`. Its root
+    noise is drawn from `rng`, by default a new generator seeded with `config.seed`; a player
+    that searches many trees passes its own, so that each draws noise of its own."""
 
-    def __init__(self, state, config: SearchConfig | None = None):
+    def __init__(self, state, config: SearchConfig | None = None, rng=None):
         self.config = config or SearchConfig()
-        self.rng = np.random.default_rng(self.config.seed)
+        self.rng = np.random.default_rng(self.config.seed) if rng is None else rng
         self.root = Node(state)
         self._noised = False
 
