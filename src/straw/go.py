@@ -308,16 +308,37 @@ class Position:
         return not self._seen(board_hash)
 
     def legal_actions(self) -> list[int]:
-        """Every legal point, then the pass; empty once the game is over."""
+        """Every legal point, then the pass; empty once the game is over.
+
+        Most points need no `_consequences`: a play can capture, or take its own group's last
+        liberty, only at the last liberty of a group in atari. Anywhere else it captures nothing,
+        so it is legal unless it recreates an earlier board, and its stone lives unless all its
+        neighbours are opposing stones (then it is suicide of one stone, which recreates this
+        very board)."""
         if self._passes >= 2:
             return []
-        board, suicide_allowed = self._board, self._suicide_allowed
+        board, groups, suicide_allowed = self._board, self._groups, self._suicide_allowed
+        neighbours, opponent = self._geometry.neighbours, -self._to_play
+        zobrist, board_hash = self._geometry.zobrist[self._to_play], self._board_hash
+        recent, older = self._recent_hashes, self._older_hashes
+        in_atari = {next(iter(g.liberties)) for g in groups.values() if len(g.liberties) == 1}
         actions = []
         for point in range(self._geometry.area):
-            if board[point] == EMPTY:
-                _, _, _, suicide, board_hash = self._consequences(point)
-                if (suicide_allowed or not suicide) and not self._seen(board_hash):
+            if board[point] != EMPTY:
+                continue
+            if point in in_atari:
+                _, _, _, suicide, after = self._consequences(point)
+                if (suicide_allowed or not suicide) and not self._seen(after):
                     actions.append(point)
+                continue
+            for neighbour in neighbours[point]:
+                if board[neighbour] != opponent:
+                    break
+            else:
+                continue  # suicide of one stone
+            after = board_hash ^ zobrist[point]
+            if after not in recent and after not in older:
+                actions.append(point)
         actions.append(self._geometry.pass_action)
         return actions
 
