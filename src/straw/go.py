@@ -320,7 +320,6 @@ class Position:
         board, groups, suicide_allowed = self._board, self._groups, self._suicide_allowed
         neighbours, opponent = self._geometry.neighbours, -self._to_play
         zobrist, board_hash = self._geometry.zobrist[self._to_play], self._board_hash
-        recent, older = self._recent_hashes, self._older_hashes
         in_atari = {next(iter(g.liberties)) for g in groups.values() if len(g.liberties) == 1}
         actions = []
         for point in range(self._geometry.area):
@@ -336,8 +335,7 @@ class Position:
                     break
             else:
                 continue  # suicide of one stone
-            after = board_hash ^ zobrist[point]
-            if after not in recent and after not in older:
+            if not self._seen(board_hash ^ zobrist[point]):
                 actions.append(point)
         actions.append(self._geometry.pass_action)
         return actions
