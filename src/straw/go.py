@@ -317,7 +317,7 @@ class Position:
         very board)."""
         if self._passes >= 2:
             return []
-        board, groups, suicide_allowed = self._board, self._groups, self._suicide_allowed
+        board, groups = self._board, self._groups
         neighbours, opponent = self._geometry.neighbours, -self._to_play
         zobrist, board_hash = self._geometry.zobrist[self._to_play], self._board_hash
         in_atari = {next(iter(g.liberties)) for g in groups.values() if len(g.liberties) == 1}
@@ -326,8 +326,7 @@ class Position:
             if board[point] != EMPTY:
                 continue
             if point in in_atari:
-                _, _, _, suicide, after = self._consequences(point)
-                if (suicide_allowed or not suicide) and not self._seen(after):
+                if self.is_legal(point):
                     actions.append(point)
                 continue
             for neighbour in neighbours[point]:
