@@ -15,6 +15,9 @@ after each move, visit-count sampling for the first moves.
   nothing else: the ceiling that a search batched over that many games could reach.
 - Unfolded: the network as training runs it, batch norms apart from their convolutions, on the
   same batches: what `straw.nets.inference_copy` saves.
+- Memory kept, and glibc's defaults: the folded network alone, each timed in a new process, one
+  that asks glibc to keep freed memory (`straw.nets.keep_freed_memory`, as every evaluator does)
+  and one that does not: what keeping it saves.
 
     python benchmarks/selfplay_speed.py [--seconds 10] [--games 64] [--threads 1]
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import time
 from functools import partial
@@ -34,7 +38,7 @@ import torch
 
 from straw.go import Position
 from straw.mcts import PUCT, SearchConfig, Tree, run_batched
-from straw.nets import encode, evaluator, load_network
+from straw.nets import encode, evaluator, inference_copy, keep_freed_memory, load_network
 from straw.selfplay import SelfPlayConfig, play_games
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -131,13 +135,44 @@ def unfolded(net):
     return evaluate
 
 
+def network_in_new_process(size: int, batch: int, seconds: float, keep: bool, threads: int):
+    """Positions per second of the folded `size` network alone on batches of `batch` empty
+    boards (its cost does not depend on the stones), timed in a new process that calls
+    `keep_freed_memory` first or leaves glibc's malloc as it is (a process cannot undo it)."""
+    argv = [sys.executable, __file__, "--network-alone", str(size), str(batch), str(int(keep))]
+    argv += ["--seconds", str(seconds), "--threads", str(threads)]
+    return float(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+
+
+def network_alone(size: int, batch: int, keep: bool, seconds: float) -> float:
+    """What `network_in_new_process` runs there."""
+    if keep:
+        keep_freed_memory()
+    net, _ = load_network(CHECKPOINTS / f"{size}x{size}" / "network.safetensors", size)
+    folded = inference_copy(net)
+    planes = torch.from_numpy(encode([Position(size)] * batch))
+    planes = planes.contiguous(memory_format=torch.channels_last)
+    evaluated = 0
+    with torch.inference_mode():
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            folded(planes)
+            evaluated += batch
+    return evaluated / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="time per measurement")
     parser.add_argument("--games", type=int, default=64, help="games searched at once")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--network-alone", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.network_alone:  # the new process of `network_in_new_process`
+        size, batch, keep = args.network_alone
+        print(network_alone(size, batch, bool(keep), args.seconds))
+        return
 
     print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}")
@@ -152,6 +187,10 @@ def main() -> None:
         whole, mean_batch, positions = whole_calls(evaluate, config, args.games, args.seconds)
         ceiling = network_only(evaluate, positions, args.games, args.seconds)
         slower = network_only(unfolded(net), positions, args.games, args.seconds)
+        kept, default = (
+            network_in_new_process(size, args.games, args.seconds, keep, args.threads)
+            for keep in (True, False)
+        )
         print(
             f"{size}x{size} ({net.config.blocks} blocks x {net.config.channels} channels, "
             f"{config.simulations} simulations a move), simulations/s:\n"
@@ -162,7 +201,9 @@ def main() -> None:
             f"  network only, batch {args.games}    {ceiling:7,.0f}   (the ceiling; "
             f"batched self-play reaches {batched / ceiling:.2f} of it)\n"
             f"  unfolded network, batch {args.games} {slower:7,.0f}   (batch norms apart: the "
-            f"folded copy is {ceiling / slower:.2f}x as fast)"
+            f"folded copy is {ceiling / slower:.2f}x as fast)\n"
+            f"  network alone, memory kept {kept:7,.0f}   glibc's defaults {default:7,.0f}   "
+            f"(keeping freed memory: {kept / default:.2f}x as fast)"
         )
 
 

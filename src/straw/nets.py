@@ -35,9 +35,13 @@ file for another board size or a damaged one.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
+import platform
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -79,8 +83,10 @@ class ResidualBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(x + self.bn2(self.conv2(y)))
+        y = self.bn1(self.conv1(x)).relu_()  # in place, as torchvision's ResNet: no new tensor
+        out = self.bn2(self.conv2(y))
+        out += x
+        return out.relu_()
 
 
 class PolicyValueNet(nn.Module):
@@ -91,20 +97,22 @@ class PolicyValueNet(nn.Module):
         self.config = config
         c, area = config.channels, config.size * config.size
         self.stem = nn.Sequential(
-            nn.Conv2d(PLANES, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU()
+            nn.Conv2d(PLANES, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)
         )
         self.tower = nn.Sequential(*[ResidualBlock(c) for _ in range(config.blocks)])
         # Policy head: 1x1 convolution to 2 planes, then a linear layer to every point and pass.
         self.policy_conv = nn.Sequential(
-            nn.Conv2d(c, 2, 1, bias=False), nn.BatchNorm2d(2), nn.ReLU()
+            nn.Conv2d(c, 2, 1, bias=False), nn.BatchNorm2d(2), nn.ReLU(inplace=True)
         )
         self.policy_fc = nn.Linear(2 * area, area + 1)
         # Value head: 1x1 convolution to 1 plane, a hidden layer, a tanh scalar.
         self.value_conv = nn.Sequential(
-            nn.Conv2d(c, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU()
+            nn.Conv2d(c, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU(inplace=True)
         )
         self.value_fc = nn.Sequential(
-            nn.Linear(area, config.value_hidden), nn.ReLU(), nn.Linear(config.value_hidden, 1)
+            nn.Linear(area, config.value_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(config.value_hidden, 1),
         )
 
         if config.auxiliary:
@@ -197,6 +205,23 @@ def inference_copy(net: PolicyValueNet) -> PolicyValueNet:
     return copy.to(memory_format=torch.channels_last)
 
 
+@cache
+def keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep the memory PyTorch frees, for the next tensor. Every tensor of
+    a network's forward pass is a fresh malloc; glibc maps blocks of 128 KiB and more afresh
+    and hands freed memory at the top of its heap back to the system, so every call faults its
+    activations into memory again, page by page: a quarter of a 7x7 network's call at batch 64
+    (`benchmarks/selfplay_speed.py`). PyTorch's tuning guide answers with another allocator
+    (jemalloc, tcmalloc); two settings of glibc's own do the same here. Elsewhere (macOS,
+    musl) this does nothing."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    libc.mallopt(m_mmap_threshold, 32 * 2**20)  # blocks under 32 MiB come from the heap
+    libc.mallopt(m_trim_threshold, 256 * 2**20)  # which keeps up to 256 MiB freed
+
+
 def evaluator(net: PolicyValueNet):
     """`evaluate(positions) -> (priors, values)`: priors are the softmax of the policy logits over
     all actions (the search masks illegal ones), values are for the player to move. It runs
@@ -204,6 +229,7 @@ def evaluator(net: PolicyValueNet):
     steps and loads change every tensor's version counter), so it always evaluates `net` as it
     is now."""
 
+    keep_freed_memory()
     size = net.config.size
     tensors = (*net.parameters(), *net.buffers())  # listed once: walking the modules is slow
     made: dict = {}  # the copy, and the version of every tensor of `net` it was made from
