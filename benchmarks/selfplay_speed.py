@@ -124,12 +124,13 @@ def network_only(evaluate, positions: list[Position], batch: int, seconds: float
     return evaluated / (time.perf_counter() - start)
 
 
-def unfolded(net):
-    """An evaluator that runs `net` itself, not its `inference_copy`: the comparison."""
+def running(module):
+    """An evaluator that runs `module` as it is: no `inference_copy` made, and glibc's malloc
+    left as it is (`straw.nets.evaluator` does both)."""
 
     def evaluate(positions):
         with torch.inference_mode():
-            logits, values = net(torch.from_numpy(encode(positions)))
+            logits, values = module(torch.from_numpy(encode(positions)))
         return torch.softmax(logits, dim=1).numpy(), values.numpy()
 
     return evaluate
@@ -149,16 +150,7 @@ def network_alone(size: int, batch: int, keep: bool, seconds: float) -> float:
     if keep:
         keep_freed_memory()
     net, _ = load_network(CHECKPOINTS / f"{size}x{size}" / "network.safetensors", size)
-    folded = inference_copy(net)
-    planes = torch.from_numpy(encode([Position(size)] * batch))
-    planes = planes.contiguous(memory_format=torch.channels_last)
-    evaluated = 0
-    with torch.inference_mode():
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            folded(planes)
-            evaluated += batch
-    return evaluated / (time.perf_counter() - start)
+    return network_only(running(inference_copy(net)), [Position(size)] * batch, batch, seconds)
 
 
 def main() -> None:
@@ -186,7 +178,7 @@ def main() -> None:
         single = side_by_side(evaluate, config, 1, args.seconds)
         whole, mean_batch, positions = whole_calls(evaluate, config, args.games, args.seconds)
         ceiling = network_only(evaluate, positions, args.games, args.seconds)
-        slower = network_only(unfolded(net), positions, args.games, args.seconds)
+        slower = network_only(running(net), positions, args.games, args.seconds)
         kept, default = (
             network_in_new_process(size, args.games, args.seconds, keep, args.threads)
             for keep in (True, False)
