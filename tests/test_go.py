@@ -304,6 +304,15 @@ def test_suicide_of_two_stones_is_legal_only_when_allowed():
     assert parse_point("B2", 4) in before.legal_actions()
 
 
+def test_a_play_that_captures_nothing_may_recreate_a_board_with_more_stones():
+    # The suicide takes two stones off; then Black at B3, next to an empty point and capturing
+    # nothing, would bring back the first board: superko forbids it, and legal_actions knows.
+    after = play(play(load(TWO_STONE_SUICIDE, suicide_allowed=True), "B2"), "pass")
+    assert parse_point("B3", 4) not in after.legal_actions()
+    with pytest.raises(IllegalMove, match="B3 recreates an earlier position"):
+        play(after, "B3")
+
+
 # --- End of the game and scoring ----------------------------------------------------------------
 
 

@@ -69,6 +69,8 @@ class Position:
         "_passes",  # passes in a row just before this position: 2 ends the game
         "_older_hashes",  # frozenset of the game's earlier board hashes, shared (see `_seen`)
         "_recent_hashes",  # tuple of the latest board hashes, this one included
+        "_stones",  # stones on the board
+        "_most_stones",  # the most stones on any board of the game so far, this one included
         "_last_move",
     )
 
@@ -123,6 +125,7 @@ class Position:
         self._passes = 0
         self._older_hashes = frozenset()
         self._recent_hashes = (board_hash,)
+        self._stones = self._most_stones = size * size - board.count(EMPTY)
         self._last_move = None
 
     # --- The rules --------------------------------------------------------------------------
@@ -254,6 +257,8 @@ class Position:
             position._passes = self._passes + 1
             position._older_hashes = self._older_hashes
             position._recent_hashes = self._recent_hashes
+            position._stones = self._stones
+            position._most_stones = self._most_stones
         else:
             position._passes = 0
             recent = self._recent_hashes + (board_hash,)
@@ -263,6 +268,8 @@ class Position:
             else:
                 position._older_hashes = self._older_hashes.union(recent)
                 position._recent_hashes = ()
+            position._stones = self._geometry.area - board.count(EMPTY)
+            position._most_stones = max(self._most_stones, position._stones)
         position._last_move = move
         return position
 
@@ -314,13 +321,16 @@ class Position:
         liberty, only at the last liberty of a group in atari. Anywhere else it captures nothing,
         so it is legal unless it recreates an earlier board, and its stone lives unless all its
         neighbours are opposing stones (then it is suicide of one stone, which recreates this
-        very board)."""
+        very board). Such a play leaves one stone more on the board than now, so it can recreate
+        an earlier board only if some earlier board had more stones than this one: until the
+        game's first capture, no point needs the superko test."""
         if self._passes >= 2:
             return []
         board, groups = self._board, self._groups
         neighbours, opponent = self._geometry.neighbours, -self._to_play
         zobrist, board_hash = self._geometry.zobrist[self._to_play], self._board_hash
         in_atari = {next(iter(g.liberties)) for g in groups.values() if len(g.liberties) == 1}
+        may_repeat = self._most_stones > self._stones
         actions = []
         for point in range(self._geometry.area):
             if board[point] != EMPTY:
@@ -334,7 +344,7 @@ class Position:
                     break
             else:
                 continue  # suicide of one stone
-            if not self._seen(board_hash ^ zobrist[point]):
+            if not may_repeat or not self._seen(board_hash ^ zobrist[point]):
                 actions.append(point)
         actions.append(self._geometry.pass_action)
         return actions
