@@ -13,6 +13,11 @@ after each move, visit-count sampling for the first moves.
   network saw is printed beside it.
 - Network only: the same network evaluating batches of `--games` positions from those games, and
   nothing else: the ceiling that a search batched over that many games could reach.
+- Where a batched simulation's time goes: the network call (timed inside the batched search), the
+  Go rules (one `legal_actions` to expand a leaf and one `play` to reach it, timed alone on
+  leaves the batched search evaluated), and the rest, which is the search's own work (selection,
+  expansion, backup) and the caches the network call leaves cold. Network and rules together
+  bound what a faster tree alone could reach.
 - Unfolded: the network as training runs it, batch norms apart from their convolutions, on the
   same batches: what `straw.nets.inference_copy` saves.
 - Memory kept, and glibc's defaults: the folded network alone, each timed in a new process, one
@@ -113,6 +118,41 @@ def whole_calls(evaluate, config: SelfPlayConfig, games: int, seconds: float):
     return simulations / (time.perf_counter() - start), positions / calls, seen
 
 
+class Timed:
+    """`evaluate`, adding up the seconds spent in it, and keeping the positions of every
+    `every`-th call: leaves from every stage of the games."""
+
+    def __init__(self, evaluate, every: int = 25):
+        self.evaluate, self.every = evaluate, every
+        self.seconds, self.calls, self.kept = 0.0, 0, []
+
+    def __call__(self, positions):
+        if self.calls % self.every == 0:
+            self.kept.extend(positions)
+        self.calls += 1
+        start = time.perf_counter()
+        try:
+            return self.evaluate(positions)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def rules_per_simulation(positions: list[Position], seconds: float) -> float:
+    """Seconds of the Go rules in one simulation: `legal_actions` of a position (the search
+    expands a leaf with it) and `play` of one of its moves (the search reaches a leaf with it),
+    over unfinished `positions`, each move drawn at random."""
+    rng = np.random.default_rng(0)
+    unfinished = [p for p in positions if not p.is_terminal()]
+    moves = [(p, int(rng.integers(len(p.legal_actions())))) for p in unfinished]
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for position, k in moves:
+            position.play(position.legal_actions()[k])
+        done += len(moves)
+    return (time.perf_counter() - start) / done
+
+
 def network_only(evaluate, positions: list[Position], batch: int, seconds: float) -> float:
     """Positions per second of `evaluate` alone on batches of `batch` of `positions`."""
     batches = [positions[i : i + batch] for i in range(0, len(positions) - batch + 1, batch)]
@@ -174,10 +214,15 @@ def main() -> None:
     for size in (5, 7):
         net, meta = load_network(CHECKPOINTS / f"{size}x{size}" / "network.safetensors", size)
         config, evaluate = training_config(meta), evaluator(net)
-        batched = side_by_side(evaluate, config, args.games, args.seconds)
+        timed = Timed(evaluate)
+        start = time.perf_counter()
+        batched = side_by_side(timed, config, args.games, args.seconds)
+        network = timed.seconds / (time.perf_counter() - start) / batched  # seconds a simulation
         single = side_by_side(evaluate, config, 1, args.seconds)
         whole, mean_batch, positions = whole_calls(evaluate, config, args.games, args.seconds)
         ceiling = network_only(evaluate, positions, args.games, args.seconds)
+        rules = rules_per_simulation(timed.kept, args.seconds)
+        rest = 1 / batched - network - rules
         slower = network_only(running(net), positions, args.games, args.seconds)
         kept, default = (
             network_in_new_process(size, args.games, args.seconds, keep, args.threads)
@@ -192,6 +237,9 @@ def main() -> None:
             f"  (mean batch {mean_batch:.1f})\n"
             f"  network only, batch {args.games}    {ceiling:7,.0f}   (the ceiling; "
             f"batched self-play reaches {batched / ceiling:.2f} of it)\n"
+            f"  a batched simulation: network call {network * 1e6:.0f} us, Go rules "
+            f"{rules * 1e6:.0f} us, the rest {rest * 1e6:.0f} us; with the rest free "
+            f"{1 / (network + rules):,.0f}/s\n"
             f"  unfolded network, batch {args.games} {slower:7,.0f}   (batch norms apart: the "
             f"folded copy is {ceiling / slower:.2f}x as fast)\n"
             f"  network alone, memory kept {kept:7,.0f}   glibc's defaults {default:7,.0f}   "
