@@ -208,10 +208,11 @@ def inference_copy(net: PolicyValueNet) -> PolicyValueNet:
 @cache
 def keep_freed_memory() -> None:
     """Ask glibc's malloc to keep the memory PyTorch frees, for the next tensor. Every tensor of
-    a network's forward pass is a fresh malloc, and by default glibc gives large freed blocks
-    back to the system (it unmaps them, or trims the top of its heap), so the next call faults
-    its activations into memory again, page by page: a quarter of a 7x7 network's call at batch
-    64 where `benchmarks/selfplay_speed.py` last ran. PyTorch's tuning guide answers with another
+    a network's forward pass is a fresh malloc, and by default glibc can give large freed blocks
+    back to the system (it unmaps those over its threshold, and trims the top of its heap), so
+    the next call faults its activations into memory again, page by page: a quarter of a 7x7
+    network's call at batch 64 where `benchmarks/selfplay_speed.py` once ran. How often depends
+    on where the blocks fall in the heap. PyTorch's tuning guide answers with another
     allocator (jemalloc, tcmalloc); two settings of glibc's own do the same here. Elsewhere
     (macOS, musl) this does nothing."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
