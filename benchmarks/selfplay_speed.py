@@ -96,45 +96,37 @@ def side_by_side(evaluate, config: SelfPlayConfig, games: int, seconds: float) -
     return simulations / (time.perf_counter() - start)
 
 
-def whole_calls(evaluate, config: SelfPlayConfig, games: int, seconds: float):
-    """Simulations per second of `play_games` calls with `games` games, for at least `seconds`;
-    the mean number of positions per network call; and some positions the games reached."""
-    calls = positions = 0
-    seen: list[Position] = []
-
-    def counting(states):
-        nonlocal calls, positions
-        calls, positions = calls + 1, positions + len(states)
-        if len(seen) < 4 * games:
-            seen.extend(states)
-        return evaluate(states)
-
-    simulations, seed = 0, 0
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        batch = play_games(counting, config, games, seed)
-        simulations += batch.simulations
-        seed += 1
-    return simulations / (time.perf_counter() - start), positions / calls, seen
-
-
 class Timed:
-    """`evaluate`, adding up the seconds spent in it, and keeping the positions of every
-    `every`-th call: leaves from every stage of the games."""
+    """`evaluate`, counting its calls and the positions they carried, adding up the seconds spent
+    in it, and keeping the positions of every `every`-th call: leaves from every stage of the
+    games."""
 
     def __init__(self, evaluate, every: int = 25):
         self.evaluate, self.every = evaluate, every
-        self.seconds, self.calls, self.kept = 0.0, 0, []
+        self.seconds, self.calls, self.positions, self.kept = 0.0, 0, 0, []
 
     def __call__(self, positions):
         if self.calls % self.every == 0:
             self.kept.extend(positions)
-        self.calls += 1
+        self.calls, self.positions = self.calls + 1, self.positions + len(positions)
         start = time.perf_counter()
         try:
             return self.evaluate(positions)
         finally:
             self.seconds += time.perf_counter() - start
+
+
+def whole_calls(evaluate, config: SelfPlayConfig, games: int, seconds: float):
+    """Simulations per second of `play_games` calls with `games` games, for at least `seconds`;
+    the mean number of positions per network call; and positions the games reached."""
+    timed = Timed(evaluate)
+    simulations, seed = 0, 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        batch = play_games(timed, config, games, seed)
+        simulations += batch.simulations
+        seed += 1
+    return simulations / (time.perf_counter() - start), timed.positions / timed.calls, timed.kept
 
 
 def rules_per_simulation(positions: list[Position], seconds: float) -> float:

@@ -69,7 +69,6 @@ class Position:
         "_passes",  # passes in a row just before this position: 2 ends the game
         "_older_hashes",  # frozenset of the game's earlier board hashes, shared (see `_seen`)
         "_recent_hashes",  # tuple of the latest board hashes, this one included
-        "_stones",  # stones on the board
         "_most_stones",  # the most stones on any board of the game so far, this one included
         "_last_move",
     )
@@ -125,7 +124,7 @@ class Position:
         self._passes = 0
         self._older_hashes = frozenset()
         self._recent_hashes = (board_hash,)
-        self._stones = self._most_stones = size * size - board.count(EMPTY)
+        self._most_stones = size * size - board.count(EMPTY)
         self._last_move = None
 
     # --- The rules --------------------------------------------------------------------------
@@ -257,7 +256,6 @@ class Position:
             position._passes = self._passes + 1
             position._older_hashes = self._older_hashes
             position._recent_hashes = self._recent_hashes
-            position._stones = self._stones
             position._most_stones = self._most_stones
         else:
             position._passes = 0
@@ -268,8 +266,8 @@ class Position:
             else:
                 position._older_hashes = self._older_hashes.union(recent)
                 position._recent_hashes = ()
-            position._stones = self._geometry.area - board.count(EMPTY)
-            position._most_stones = max(self._most_stones, position._stones)
+            stones = self._geometry.area - board.count(EMPTY)
+            position._most_stones = max(self._most_stones, stones)
         position._last_move = move
         return position
 
@@ -330,7 +328,7 @@ class Position:
         neighbours, opponent = self._geometry.neighbours, -self._to_play
         zobrist, board_hash = self._geometry.zobrist[self._to_play], self._board_hash
         in_atari = {next(iter(g.liberties)) for g in groups.values() if len(g.liberties) == 1}
-        may_repeat = self._most_stones > self._stones
+        may_repeat = self._most_stones > self._geometry.area - board.count(EMPTY)
         actions = []
         for point in range(self._geometry.area):
             if board[point] != EMPTY:

@@ -205,6 +205,21 @@ def inference_copy(net: PolicyValueNet) -> PolicyValueNet:
     return copy.to(memory_format=torch.channels_last)
 
 
+def set_malloc_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
+    """Set glibc malloc's two thresholds, in bytes: a block of at least `mmap_threshold` is mapped
+    from the system and unmapped when freed, and free memory beyond `trim_threshold` at the top
+    of the heap is given back. glibc starts both at 128 KiB and raises them as it sees large
+    blocks freed; setting them stops that. Returns whether the malloc is glibc's (elsewhere,
+    macOS or musl, nothing is set)."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    libc.mallopt(m_mmap_threshold, mmap_threshold)
+    libc.mallopt(m_trim_threshold, trim_threshold)
+    return True
+
+
 @cache
 def keep_freed_memory() -> None:
     """Ask glibc's malloc to keep the memory PyTorch frees, for the next tensor. Every tensor of
@@ -213,14 +228,9 @@ def keep_freed_memory() -> None:
     the next call faults its activations into memory again, page by page: a quarter of a 7x7
     network's call at batch 64 where `benchmarks/selfplay_speed.py` once ran. How often depends
     on where the blocks fall in the heap. PyTorch's tuning guide answers with another
-    allocator (jemalloc, tcmalloc); two settings of glibc's own do the same here. Elsewhere
-    (macOS, musl) this does nothing."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
-    libc.mallopt(m_mmap_threshold, 32 * 2**20)  # blocks under 32 MiB come from the heap
-    libc.mallopt(m_trim_threshold, 256 * 2**20)  # which keeps up to 256 MiB freed
+    allocator (jemalloc, tcmalloc); two settings of glibc's own do the same here: blocks under
+    32 MiB come from the heap, which keeps up to 256 MiB freed."""
+    set_malloc_thresholds(32 * 2**20, 256 * 2**20)
 
 
 def evaluator(net: PolicyValueNet):
