@@ -71,7 +71,7 @@ def test_dirichlet_noise_changes_root_priors_only_and_is_seeded():
     def priors(seed):
         config = mcts.SearchConfig(dirichlet_alpha=0.3, seed=seed)
         tree = mcts.run(mcts.Tree(Nim(9), config), mcts.uniform_evaluator, 2)
-        return tree.root.priors, tree
+        return tree.root.priors.tolist(), tree
 
     first, tree = priors(0)
     again, _ = priors(0)
@@ -79,7 +79,7 @@ def test_dirichlet_noise_changes_root_priors_only_and_is_seeded():
     assert first == again and first != other
     assert abs(sum(first) - 1) < 1e-12 and max(first) != min(first)
     child = next(c for c in tree.root.children.values() if c.expanded)
-    assert set(child.priors) == {1 / 3}
+    assert set(child.priors.tolist()) == {1 / 3}
 
 
 def test_batched_search_equals_one_tree_at_a_time():
@@ -119,7 +119,7 @@ def test_the_best_action_is_legal_and_follows_visits_then_value_then_prior():
     # With the visits equal, the better mean value decides: from Nim(2), taking both wins.
     uct = mcts.SearchConfig(rule=mcts.UCT())  # every move once before any twice
     tree = mcts.run(mcts.Tree(Nim(2), uct), prior_on(0), 3)
-    assert tree.root.child_visits == [1, 1] and tree.best_action() == 1
+    assert tree.root.child_visits.tolist() == [1, 1] and tree.best_action() == 1
     # Otherwise the most visited move, as the improved policy at temperature 0.
     tree = mcts.run(mcts.Tree(Nim(9)), mcts.uniform_evaluator, 64)
     assert tree.improved_policy(0)[tree.best_action()] == 1
@@ -132,12 +132,12 @@ def test_an_unvisited_move_has_the_rules_first_play_value():
     node.expand([0, 1, 2], np.array([0.2, 0.5, 0.3]))
     node.child_visits[:] = [2, 0, 1]
     node.child_values[:] = [1.0, 0.0, -0.5]
-    assert node.child_means() == [0.5, 0.0, -0.5]
-    assert node.child_means(unvisited=-1.0) == [0.5, -1.0, -0.5]
+    assert node.child_means().tolist() == [0.5, 0.0, -0.5]
+    assert node.child_means(unvisited=-1.0).tolist() == [0.5, -1.0, -0.5]
     node.visit_count = 3
     # the unvisited move has the highest prior: it wins at first-play value 0, not at -1
-    assert np.argmax(mcts.PUCT().scores(node)) == 1
-    assert np.argmax(mcts.PUCT(unvisited_value=-1.0).scores(node)) == 0
+    assert mcts.PUCT().scores(node).argmax() == 1
+    assert mcts.PUCT(unvisited_value=-1.0).scores(node).argmax() == 0
 
 
 def test_one_entry_point_runs_every_kind_of_search():

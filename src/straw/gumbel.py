@@ -124,8 +124,8 @@ class GumbelTree(mcts.Tree):
         view of the player to move at the root)."""
         root = self.root
         logits = np.log(np.maximum(root.priors, np.finfo(float).tiny))
-        visits = np.array(root.child_visits, dtype=float)
-        q = np.array(root.child_means())
+        visits = root.child_visits.astype(float)
+        q = root.child_means()
         return logits, visits, q
 
     def _root_scores(self, considered_visit: int) -> np.ndarray:

@@ -41,18 +41,12 @@ Evaluate = Callable[[Sequence], tuple[np.ndarray, np.ndarray]]
 
 
 class Node:
-    """A position in the tree. Once expanded, it keeps the statistics of all its moves in lists,
+    """A position in the tree. Once expanded, it keeps the statistics of all its moves in arrays,
     one entry per legal action (the edges, as in minigo and Leela Zero): the prior P(a), the visit
     count N(a) and the sum of backed-up values W(a), each value from the view of the player to
     move here, so this node simply picks the move with the best score. A child node is made only
     when the search first walks into it. This holds for two-player games and for single-player
-    ones (token tasks) alike.
-
-    Plain lists, not numpy arrays: a node has a few dozen moves, and on so few numbers one numpy
-    operation costs more (about a microsecond to start) than a Python loop over all of them, while
-    a simulation scores a node at every step of its walk. The root's statistics, read once per
-    search, become arrays where the arithmetic is on whole vectors (`visit_counts`, the Gumbel
-    root)."""
+    ones (token tasks) alike."""
 
     __slots__ = (
         "state",
@@ -67,40 +61,40 @@ class Node:
 
     def __init__(self, state, slot: int = 0):
         self.state = state
-        self.slot = slot  # this node's entry in its parent's lists
+        self.slot = slot  # this node's entry in its parent's arrays
         self.visit_count = 0
-        self.actions: list[int] | None = None  # legal actions, once expanded
-        self.priors: list[float] | None = None
-        self.child_visits: list[int] | None = None
-        self.child_values: list[float] | None = None
+        self.actions: np.ndarray | None = None  # legal actions, once expanded
+        self.priors: np.ndarray | None = None
+        self.child_visits: np.ndarray | None = None
+        self.child_values: np.ndarray | None = None
         self.children: dict[int, Node] = {}  # action -> child, for the moves walked into
 
     @property
     def expanded(self) -> bool:
         return self.actions is not None
 
-    def expand(self, actions: list[int], priors: list[float]):
-        self.actions = list(actions)
-        self.priors = list(priors)
-        self.child_visits = [0] * len(actions)
-        self.child_values = [0.0] * len(actions)
+    def expand(self, actions: list[int], priors: np.ndarray):
+        self.actions = np.array(actions)
+        self.priors = priors
+        self.child_visits = np.zeros(len(actions), dtype=int)
+        self.child_values = np.zeros(len(actions))
 
-    def child_means(self, unvisited: float = 0.0) -> list[float]:
+    def child_means(self, unvisited: float = 0.0) -> np.ndarray:
         """Q(a) = W(a) / N(a) for every move, from this node's view; `unvisited` where N(a) = 0."""
-        values, visits = self.child_values, self.child_visits
-        return [w / n if n else unvisited for w, n in zip(values, visits, strict=True)]
+        n = self.child_visits
+        means = self.child_values / np.maximum(n, 1)  # W(a) = 0 where N(a) = 0
+        return means if unvisited == 0 else np.where(n > 0, means, unvisited)
 
     def child(self, slot: int) -> Node:
         """The child reached by the move in entry `slot`, made on the first walk into it."""
-        action = self.actions[slot]
+        action = int(self.actions[slot])
         if action not in self.children:
             self.children[action] = Node(self.state.play(action), slot)
         return self.children[action]
 
 
 # ----------------------------------------------------------------------------------------------
-# Selection rules: score every move of an expanded `node`; the search takes the highest (the
-# first of equal ones).
+# Selection rules: score every move of an expanded `node`; the search takes the highest.
 
 
 @dataclass(frozen=True)
@@ -110,10 +104,9 @@ class PUCT:
     c: float = 1.25
     unvisited_value: float = 0.0  # Q of an unvisited child ("first-play urgency")
 
-    def scores(self, node: Node) -> list[float]:
-        sqrt_total = math.sqrt(max(node.visit_count, 1))
-        q, p, n = node.child_means(self.unvisited_value), node.priors, node.child_visits
-        return [q[a] + self.c * p[a] * sqrt_total / (1 + n[a]) for a in range(len(n))]
+    def scores(self, node: Node) -> np.ndarray:
+        q, n = node.child_means(self.unvisited_value), node.child_visits
+        return q + self.c * node.priors * math.sqrt(max(node.visit_count, 1)) / (1 + n)
 
 
 @dataclass(frozen=True)
@@ -123,12 +116,11 @@ class UCT:
 
     c: float = 1.4
 
-    def scores(self, node: Node) -> list[float]:
+    def scores(self, node: Node) -> np.ndarray:
         n = node.child_visits
-        if 0 in n:
-            return [math.inf if visits == 0 else -math.inf for visits in n]
-        q, log_total = node.child_means(), math.log(node.visit_count)
-        return [q[a] + self.c * math.sqrt(log_total / n[a]) for a in range(len(n))]
+        if (n == 0).any():
+            return np.where(n == 0, np.inf, -np.inf)
+        return node.child_means() + self.c * np.sqrt(math.log(node.visit_count) / n)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -171,8 +163,7 @@ class Tree:
         (a search with its own rule at the root, `straw.gumbel`, walks on from there)."""
         node = path[-1]
         while node.expanded:
-            scores = self.config.rule.scores(node)
-            node = node.child(max(range(len(scores)), key=scores.__getitem__))
+            node = node.child(int(self.config.rule.scores(node).argmax()))
             path.append(node)
         return path
 
@@ -184,7 +175,7 @@ class Tree:
             legal = leaf.state.legal_actions()
             p = np.asarray(prior, dtype=float)[legal]
             total = p.sum()
-            leaf.expand(legal, (p / total).tolist() if total > 0 else [1 / len(legal)] * len(legal))
+            leaf.expand(legal, p / total if total > 0 else np.full(len(legal), 1 / len(legal)))
             if leaf is self.root:
                 self._add_root_noise()
         # `value` is for the leaf's player to move; each parent keeps it from its own view.
@@ -210,7 +201,7 @@ class Tree:
             return
         noise = self.rng.dirichlet([alpha] * len(self.root.actions))
         frac = self.config.dirichlet_fraction
-        self.root.priors = ((1 - frac) * np.array(self.root.priors) + frac * noise).tolist()
+        self.root.priors = (1 - frac) * self.root.priors + frac * noise
         self._noised = True
 
     # What the search says.
@@ -241,15 +232,15 @@ class Tree:
         root = self.root
         if not root.expanded:
             raise ValueError("no simulations have been run from this root")
-        keys = (-np.array(root.actions), root.priors, root.child_means(), root.child_visits)
-        return root.actions[np.lexsort(keys)[-1]]  # lexsort: the last key first
+        keys = (-root.actions, root.priors, root.child_means(), root.child_visits)  # last first
+        return int(root.actions[np.lexsort(keys)[-1]])
 
     def root_value(self) -> float:
         """Mean backed-up value of the root's moves, for the player to move at the root."""
         if not self.root.expanded:
             return 0.0
-        visits = sum(self.root.child_visits)
-        return sum(self.root.child_values) / visits if visits else 0.0
+        visits = int(self.root.child_visits.sum())
+        return sum(self.root.child_values.tolist()) / visits if visits else 0.0
 
     def advance(self, action: int):
         """Make the child reached by `action` the new root, keeping its subtree."""

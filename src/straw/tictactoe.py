@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from functools import cached_property
 from typing import ClassVar
 
 from straw.coords import MARKS
@@ -24,19 +23,12 @@ class TicTacToe:
     num_players: ClassVar[int] = 2
     outcome_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
 
-    # A search asks a position who is to play and whether it is over again and again (every
-    # simulation that ends there), so each answer is worked out once, on the first question.
-
-    @cached_property
+    @property
     def to_play(self) -> int:
         return 1 if self.board.count(1) == self.board.count(-1) else -1
 
     def winner(self) -> int:
         """+1 or -1 for the player with three in a line, 0 if nobody has one."""
-        return self._winner
-
-    @cached_property
-    def _winner(self) -> int:
         board = self.board
         for a, b, c in LINES:
             if board[a] != 0 and board[a] == board[b] == board[c]:
