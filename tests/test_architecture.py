@@ -18,7 +18,7 @@ LAYERS = {  # lowest first
     "rules": {"coords", "game", "tictactoe", "go", "sgf", "tokens"},
     "search": {"mcts", "gumbel", "solver"},
     "networks": {"nets", "transformer"},
-    "training": {"selfplay", "train", "policy_gradients", "expert_iteration"},
+    "training": {"selfplay", "outcome_rl", "train", "policy_gradients", "expert_iteration"},
     "evaluation": {"arena", "gtp_client"},
     "interfaces": {"gtp", "__main__"},
 }

@@ -18,7 +18,8 @@ TYPE_CHECKING included), so each layer can be read knowing only the ones beneath
     networks      nets         the policy-value network of Go; input planes, symmetries, files
                   transformer  a tiny causal transformer over tokens
     training      selfplay     self-play of many games at once, batched through the network
-                  train        the AlphaZero loop: replay buffer, loss, checkpoints
+                  outcome_rl   Go through the straw: policy gradient from the game's result
+                  train        the training loop (AlphaZero or outcome_rl): buffer, checkpoints
                   policy_gradients  policy gradients on token tasks: REINFORCE, RLOO, GRPO, KL
                   expert_iteration  expert iteration on token tasks: search, distil
     evaluation    arena        the Player protocol, make_player, games, matches, Elo

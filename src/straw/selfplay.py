@@ -251,21 +251,15 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
                 owners[g] = np.array(states[g].ownership())
         active = [g for g in active if scores[g] is None]
 
-    area = config.size**2
     # each column starts empty: a short game may have no rows
     columns = {name: [empty] for name, empty in SelfPlayBatch.no_rows(config.size).items()}
     resigned = checked = wrong = 0
     for g in range(games):
         black_result = float(np.sign(scores[g]))
-        margin = float(np.clip(scores[g] / area, -1, 1))
-        black_target = utility(scores[g], config.size, config.score_weight)
-        to_play = np.array([p.to_play for p, _ in rows[g]], dtype=np.float32)
         if rows[g]:
-            columns["planes"].append(encode([p for p, _ in rows[g]]).astype(np.uint8))
-            columns["policies"].append(np.array([pi for _, pi in rows[g]], dtype=np.float32))
-            columns["values"].append(black_target * to_play)
-            columns["ownership"].append((owners[g][None, :] * to_play[:, None]).astype(np.int8))
-            columns["margins"].append((margin * to_play).astype(np.float32))
+            positions, targets = zip(*rows[g], strict=True)
+            for name, column in game_rows(positions, targets, scores[g], owners[g], config).items():
+                columns[name].append(column)
         if would_resign[g] is not None:
             if may_resign[g]:
                 resigned += 1
@@ -283,6 +277,23 @@ def play_games(evaluate: Evaluate, config: SelfPlayConfig, games: int, seed: int
         simulations=simulations,
         cpu_seconds=time.process_time() - started,
     )
+
+
+def game_rows(
+    positions, targets, score: float, owners: np.ndarray, config: SelfPlayConfig
+) -> dict[str, np.ndarray]:
+    """The rows of one finished game: for each of its `positions` (in order) the input planes,
+    the policy target, the result and the final margin and ownership from the view of the
+    player to move there, given Black's `score` and `owners` (+1 Black, -1 White, per point)."""
+    to_play = np.array([p.to_play for p in positions], dtype=np.float32)
+    margin = float(np.clip(score / config.size**2, -1, 1))
+    return {
+        "planes": encode(positions).astype(np.uint8),
+        "policies": np.array(targets, dtype=np.float32),
+        "values": utility(score, config.size, config.score_weight) * to_play,
+        "ownership": (owners[None, :] * to_play[:, None]).astype(np.int8),
+        "margins": (margin * to_play).astype(np.float32),
+    }
 
 
 def choose_move(tree: Tree, config: SelfPlayConfig, move_number: int, rng) -> int:

@@ -45,6 +45,7 @@ from straw.nets import (
     NetConfig,
     PolicyValueNet,
     encode,
+    evaluator,
     load_arrays,
     read_safetensors,
     save_network,
@@ -52,7 +53,17 @@ from straw.nets import (
     symmetry,
     write_safetensors,
 )
+from straw.outcome_rl import (
+    BASELINES,
+    PolicyGames,
+    advantages,
+    pg_loss_terms,
+    play_policy_games,
+    refresh_batch_norm,
+)
 from straw.selfplay import SelfPlayBatch, SelfPlayConfig, dask_executor, generate
+
+LEARNERS = ("alphazero", "pg")
 
 
 @dataclass(frozen=True)
@@ -82,18 +93,59 @@ class TrainConfig:
     eval_games: int = 20  # raw policy vs random after each iteration
     jobs: int = 2  # self-play jobs per iteration (one per worker)
     seed: int = 0
+    # The learner: "alphazero" (search targets, the loop above) or "pg" (`straw.outcome_rl`:
+    # no search; `steps_per_iteration` batches of new games, one gradient step on each).
+    learner: str = "alphazero"
+    baseline: str = "critic"  # pg: "none", "rloo", "grpo" or "critic"
+    group_size: int = 8  # pg: games per group of the "rloo" and "grpo" baselines
+    entropy_weight: float = 0.0  # pg: the policy's entropy, added to the objective
+    cpu_budget: float = 0.0  # > 0: stop after the iteration that brings the CPU time this far
 
     def __post_init__(self):
         positive = ("games_per_iteration", "simulations", "buffer_size", "batch_size", "jobs")
         bad = [name for name in positive if getattr(self, name) < 1]
         bad += [
             name
-            for name in ("iterations", "steps_per_iteration", "eval_games")
+            for name in (
+                "iterations",
+                "steps_per_iteration",
+                "eval_games",
+                "entropy_weight",
+                "cpu_budget",
+            )
             if getattr(self, name) < 0
         ]
         if bad:
             raise ValueError(f"these settings must be positive (or >= 0): {bad}")
         self.net_config()  # refuses a board size or widths it cannot build
+        if self.learner not in LEARNERS:
+            raise ValueError(f"learner must be one of {LEARNERS}, not {self.learner!r}")
+        if self.learner == "pg":
+            self.check_pg()
+
+    def check_pg(self) -> None:
+        """Refuse policy-gradient settings that cannot run."""
+        if self.baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {BASELINES}, not {self.baseline!r}")
+        if self.steps_per_iteration < 1:
+            raise ValueError("the pg learner needs steps_per_iteration >= 1")
+        per_step, left = divmod(self.games_per_iteration, self.steps_per_iteration)
+        if left or per_step < 1:
+            raise ValueError(
+                f"games_per_iteration ({self.games_per_iteration}) must split into "
+                f"steps_per_iteration ({self.steps_per_iteration}) equal batches of games"
+            )
+        if self.baseline in ("rloo", "grpo") and (
+            self.group_size < 2 or per_step % self.group_size
+        ):
+            raise ValueError(
+                f"the {self.baseline} baseline needs groups of 2 or more games that divide "
+                f"each step's {per_step} games; group_size is {self.group_size}"
+            )
+        if self.auxiliary:
+            raise ValueError(
+                "the pg learner trains the policy and value heads only (no --auxiliary)"
+            )
 
     def net_config(self) -> NetConfig:
         return NetConfig(
@@ -213,34 +265,21 @@ def train(
     trim_log(run_dir / "log.jsonl", done)
     command = command or " ".join(sys.argv)
     revision = git_revision()  # the code this process runs, whatever changes on disk meanwhile
-    own_executor = executor is None
-    executor = executor or make_executor(config.jobs)
+    own_executor = executor is None and config.learner == "alphazero"  # pg plays in this process
+    if own_executor:
+        executor = make_executor(config.jobs)
     record: dict = {}
     bar = tqdm(range(done + 1, config.iterations + 1), disable=not progress, desc="iteration")
     try:
         for iteration in bar:
+            if config.cpu_budget and cpu_so_far >= config.cpu_budget:
+                break
             started_wall, started_cpu = time.time(), time.process_time()
             seeds = np.random.SeedSequence([config.seed, iteration]).generate_state(3)
-            batch = generate(
-                executor,
-                net,
-                config.selfplay_config(),
-                config.games_per_iteration,
-                int(seeds[0]),
-                config.jobs,
-            )
-            buffer.add(batch)
-            torch.manual_seed(int(seeds[1]))
-            rng = np.random.default_rng(int(seeds[1]))
-            net.train()
-            sums: dict[str, float] = {}
-            for _ in range(config.steps_per_iteration):
-                terms = loss_terms(net, buffer.sample(rng, config.batch_size), config.weight_decay)
-                optimizer.zero_grad()
-                terms["loss"].backward()
-                optimizer.step()
-                for key, value in terms.items():
-                    sums[key] = sums.get(key, 0.0) + value.item() / config.steps_per_iteration
+            if config.learner == "pg":
+                batch, sums = pg_iteration(net, optimizer, config, int(seeds[0]))
+            else:
+                batch, sums = alphazero_iteration(executor, net, optimizer, buffer, config, seeds)
             step += config.steps_per_iteration
             win_rate = policy_vs_random(net, config.board, config.komi, config.eval_games, seeds[2])
             cpu = time.process_time() - started_cpu + batch.cpu_seconds
@@ -260,7 +299,7 @@ def train(
                 "resigned": batch.resigned,
                 "resign_checked": batch.checked,
                 "wrong_resignations": batch.wrong_resignations,
-                "policy_vs_random": round(win_rate, 4),
+                "policy_vs_random": None if np.isnan(win_rate) else round(win_rate, 4),
                 "cpu_seconds": round(cpu, 2),
                 "cpu_seconds_total": round(cpu_so_far, 2),
                 "wall_seconds": round(time.time() - started_wall, 2),
@@ -277,6 +316,60 @@ def train(
         if own_executor:
             executor.shutdown()
     return record
+
+
+def alphazero_iteration(
+    executor, net, optimizer, buffer: ReplayBuffer, config: TrainConfig, seeds
+) -> tuple[SelfPlayBatch, dict[str, float]]:
+    """Self-play with the search, its rows into the buffer, then `steps_per_iteration` steps on
+    minibatches from the buffer; returns the games and the mean of each loss term."""
+    batch = generate(
+        executor,
+        net,
+        config.selfplay_config(),
+        config.games_per_iteration,
+        int(seeds[0]),
+        config.jobs,
+    )
+    buffer.add(batch)
+    torch.manual_seed(int(seeds[1]))
+    rng = np.random.default_rng(int(seeds[1]))
+    net.train()
+    sums: dict[str, float] = {}
+    for _ in range(config.steps_per_iteration):
+        terms = loss_terms(net, buffer.sample(rng, config.batch_size), config.weight_decay)
+        optimizer.zero_grad()
+        terms["loss"].backward()
+        optimizer.step()
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + value.item() / config.steps_per_iteration
+    return batch, sums
+
+
+def pg_iteration(
+    net, optimizer, config: TrainConfig, seed: int
+) -> tuple[SelfPlayBatch, dict[str, float]]:
+    """`steps_per_iteration` times: a new batch of games of the raw policy (`straw.outcome_rl`),
+    one gradient step on it. Played in this process, so its CPU time is this process's."""
+    per_step = config.games_per_iteration // config.steps_per_iteration
+    seeds = np.random.SeedSequence(seed).generate_state(config.steps_per_iteration)
+    played: list[SelfPlayBatch] = []
+    sums: dict[str, float] = {}
+    for step_seed in seeds:
+        net.eval()
+        games: PolicyGames = play_policy_games(
+            evaluator(net), config.selfplay_config(), per_step, int(step_seed)
+        )
+        c = advantages(games, config.baseline, config.group_size, games.predicted_values)
+        terms = pg_loss_terms(net, games, c, config.entropy_weight, config.weight_decay)
+        optimizer.zero_grad()
+        terms["loss"].backward()
+        optimizer.step()
+        refresh_batch_norm(net, games)
+        played.append(games.rows)
+        for key, value in terms.items():
+            sums[key] = sums.get(key, 0.0) + value.item() / config.steps_per_iteration
+    return SelfPlayBatch.concatenate(played), sums
 
 
 def run_metadata(
@@ -314,7 +407,7 @@ def save_state(run_dir: Path, net, optimizer, buffer: ReplayBuffer, meta: dict) 
 
 def resume(run_dir: Path, config: TrainConfig, net, optimizer, buffer: ReplayBuffer):
     """Load the run's state if there is one; returns (iterations done, CPU seconds, step).
-    Refuses a run made with another config (other than a larger `iterations` or other `jobs`)."""
+    Refuses a run made with another config (other than `iterations`, `jobs` or `cpu_budget`)."""
     path = run_dir / "state.safetensors"
     if not path.exists():
         return 0, 0.0, 0
@@ -323,7 +416,7 @@ def resume(run_dir: Path, config: TrainConfig, net, optimizer, buffer: ReplayBuf
     differences = {
         f.name: (getattr(theirs, f.name), getattr(config, f.name))
         for f in fields(TrainConfig)
-        if f.name not in ("iterations", "jobs")
+        if f.name not in ("iterations", "jobs", "cpu_budget")
         and getattr(theirs, f.name) != getattr(config, f.name)
     }
     if differences:

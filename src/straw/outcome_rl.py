@@ -1,0 +1,187 @@
+"""Go through the straw: policy gradient from the game's outcome, no search.
+
+    games = play_policy_games(evaluator(net), config, games=64, seed=0)   # raw policy, batched
+    c = advantages(games, "rloo", group_size=8)                           # one weight per move
+    terms = pg_loss_terms(net, games, c, entropy_weight=0.01, weight_decay=1e-4)
+
+The network plays itself with no search: every move is sampled from its raw policy, the softmax
+of its logits over the legal moves. When a game ends, its one result z (Black's Tromp-Taylor
+score turned into a value by `straw.go.utility`, the same win/loss-and-margin mix the AlphaZero
+loop's value learns) is the return of every move of that game, from the view of the player who
+made it. The gradient of a batch of games is REINFORCE's
+
+    g = (1/games) sum_games sum_t c_t grad log pi(a_t | s_t),
+
+as in Part III, where a game is an answer and a move a token. AlphaGo's RL policy network was
+trained this way, on z = +-1, from its own self-play (Silver et al. 2016). The weights c_t:
+
+    baseline   "none"    c_t = z                        REINFORCE
+               "rloo"    z minus the mean z of the other games of its group: every game
+                         starts from the empty board, so a group of `group_size` games is a
+                         group of answers to one prompt (Kool et al. 2019)
+               "grpo"    (z - mean) / std over the group (Shao et al. 2024)
+               "critic"  c_t = z - v(s_t), the network's own value of the position before the
+                         move (the actor-critic form; a baseline per position, not per game)
+
+The group baselines are `straw.policy_gradients.weights` itself, applied to each game's result
+from Black's view (a group's mean and spread do not care whose view it is; the sign for the
+player to move is applied after). Whatever the baseline, the value head learns z by squared
+error on every position, as AlphaZero's does, so that the trained network can also be searched
+with at play time; with "critic" it is also the baseline.
+
+The log-probabilities are taken with batch norm in its inference form, the same function that
+sampled the moves (a batch's own statistics would make each move's probability depend on the
+other positions of the batch, and the estimator would no longer be the gradient of anything
+the player does); `refresh_batch_norm` then moves the running statistics towards the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from straw.go import Position
+from straw.nets import PolicyValueNet
+from straw.policy_gradients import weights
+from straw.selfplay import SelfPlayBatch, SelfPlayConfig, game_rows
+
+BASELINES = ("none", "rloo", "grpo", "critic")
+MASKED = -1e9  # the logit of an illegal move: exp() of it is 0, and 0 * it is 0, not NaN
+
+
+@dataclass
+class PolicyGames:
+    """Finished games of the raw policy, one row per move. `rows` holds the planes, results,
+    ownership and margins as search self-play records them, its `policies` the move played
+    (one-hot); `actions` (n,) the moves; `legal` (n, area + 1) the legal moves there;
+    `predicted_values` (n,) the network's value of each position when it was played."""
+
+    rows: SelfPlayBatch
+    actions: np.ndarray
+    legal: np.ndarray
+    predicted_values: np.ndarray
+
+    def games(self) -> int:
+        return len(self.rows.moves)
+
+    def game_of_row(self) -> np.ndarray:
+        return np.repeat(np.arange(self.games()), self.rows.lengths)
+
+    def to_play(self) -> np.ndarray:
+        """+1 where Black was to move, -1 where White was (plane 2 of the encoding)."""
+        return np.where(self.rows.planes[:, 2, 0, 0] == 1, 1.0, -1.0)
+
+
+def play_policy_games(evaluate, config: SelfPlayConfig, games: int, seed: int) -> PolicyGames:
+    """Play `games` games at once, every move sampled from `evaluate`'s priors renormalised over
+    the legal moves; one network call per move for all the games still going. Of `config` only
+    the board, komi, suicide rule, move cap and score weight are used."""
+    rng = np.random.default_rng(seed)
+    area = config.size**2
+    states = [Position(config.size, config.komi, config.suicide_allowed)] * games
+    history: list[list[Position]] = [[] for _ in range(games)]
+    actions: list[list[int]] = [[] for _ in range(games)]
+    legal_rows: list[list[np.ndarray]] = [[] for _ in range(games)]
+    values: list[list[float]] = [[] for _ in range(games)]
+    active = list(range(games))
+    while active:
+        priors, predicted = evaluate([states[g] for g in active])
+        for g, prior, value in zip(active, priors, predicted, strict=True):
+            legal = states[g].legal_actions()
+            p = prior[legal].astype(float)
+            action = int(rng.choice(legal, p=p / p.sum()))
+            mask = np.zeros(area + 1, dtype=bool)
+            mask[legal] = True
+            history[g].append(states[g])
+            actions[g].append(action)
+            legal_rows[g].append(mask)
+            values[g].append(float(value))
+            states[g] = states[g].play(action)
+        active = [
+            g
+            for g in active
+            if not states[g].is_terminal() and len(actions[g]) < config.move_limit()
+        ]
+    columns = {name: [empty] for name, empty in SelfPlayBatch.no_rows(config.size).items()}
+    for g in range(games):
+        one_hot = np.eye(area + 1, dtype=np.float32)[actions[g]]
+        owners = np.array(states[g].ownership())
+        for name, column in game_rows(
+            history[g], one_hot, states[g].score(), owners, config
+        ).items():
+            columns[name].append(column)
+    batch = SelfPlayBatch(
+        **{name: np.concatenate(column) for name, column in columns.items()},
+        moves=actions,
+        recorded=[list(range(len(a))) for a in actions],
+        scores=[float(s.score()) for s in states],
+    )
+    return PolicyGames(
+        batch,
+        np.array(sum(actions, []), dtype=np.int64),
+        np.array(sum(legal_rows, []), dtype=bool).reshape(-1, area + 1),
+        np.array(sum(values, []), dtype=np.float32),
+    )
+
+
+def advantages(
+    games: PolicyGames, baseline: str, group_size: int, values: np.ndarray | None = None
+) -> np.ndarray:
+    """c_t for every row: the return z of the row's game for the player to move there, less the
+    `baseline` (see the module docstring); "critic" takes the network's `values` (n,) there."""
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}; got {baseline!r}")
+    returns = games.rows.values.astype(float)  # z for the player to move, as the value learns it
+    if baseline == "critic":
+        if values is None:
+            raise ValueError("the critic baseline needs the network's values of the positions")
+        return returns - values
+    to_play = games.to_play()
+    game_of_row = games.game_of_row()
+    black_return = np.zeros(games.games())
+    black_return[game_of_row] = returns * to_play  # every row of a game agrees: z from Black's view
+    group = group_size if baseline != "none" else 1
+    per_game = weights(black_return[:, None], group, "single", baseline)[:, 0]
+    return per_game[game_of_row] * to_play
+
+
+def pg_loss_terms(
+    net: PolicyValueNet,
+    games: PolicyGames,
+    c: np.ndarray,
+    entropy_weight: float,
+    weight_decay: float,
+) -> dict[str, torch.Tensor]:
+    """The surrogate whose negative gradient is g, -(1/games) sum c_t log pi(a_t | s_t); the
+    value head's squared error on z; minus `entropy_weight` times the mean entropy of the policy
+    over the legal moves; the L2 term of the AlphaZero loss; and their sum, "loss". The network
+    is evaluated as it is (call `net.eval()` for the inference form of batch norm)."""
+    planes = torch.from_numpy(games.rows.planes.astype(np.float32))
+    out = net.outputs(planes, auxiliary=False)
+    legal = torch.from_numpy(games.legal)
+    log_probs = torch.log_softmax(out["policy"].masked_fill(~legal, MASKED), dim=1)
+    chosen = log_probs.gather(1, torch.from_numpy(games.actions)[:, None])[:, 0]
+    weight = torch.as_tensor(c, dtype=chosen.dtype)
+    policy_loss = -(weight * chosen).sum() / games.games()
+    entropy = -torch.where(legal, log_probs.exp() * log_probs, 0.0).sum(1).mean()
+    value_loss = ((torch.from_numpy(games.rows.values) - out["value"]) ** 2).mean()
+    l2 = weight_decay * sum((p**2).sum() for name, p in net.named_parameters() if "weight" in name)
+    loss = policy_loss - entropy_weight * entropy + value_loss + l2
+    return {
+        "loss": loss,
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "entropy": entropy.detach(),
+        "l2": l2,
+    }
+
+
+@torch.no_grad()
+def refresh_batch_norm(net: PolicyValueNet, games: PolicyGames) -> None:
+    """Move every batch norm's running statistics towards those of the batch's positions (one
+    forward pass in training mode, no gradient), as a training step in that mode would."""
+    net.train()
+    net(torch.from_numpy(games.rows.planes.astype(np.float32)))
+    net.eval()
