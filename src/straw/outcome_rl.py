@@ -104,24 +104,36 @@ def play_policy_games(evaluate, config: SelfPlayConfig, games: int, seed: int) -
             for g in active
             if not states[g].is_terminal() and len(actions[g]) < config.move_limit()
         ]
+    return policy_games(history, actions, legal_rows, values, states, config)
+
+
+def policy_games(
+    history: list[list[Position]],
+    actions: list[list[int]],
+    legal: list[list[np.ndarray]],
+    values: list[list[float]],
+    final: list[Position],
+    config: SelfPlayConfig,
+) -> PolicyGames:
+    """Games as `PolicyGames`, given for each game its positions before every move, the moves,
+    the legal moves (boolean masks) and the network's values there, and its final position."""
+    area = config.size**2
     columns = {name: [empty] for name, empty in SelfPlayBatch.no_rows(config.size).items()}
-    for g in range(games):
+    for g, end in enumerate(final):
         one_hot = np.eye(area + 1, dtype=np.float32)[actions[g]]
-        owners = np.array(states[g].ownership())
-        for name, column in game_rows(
-            history[g], one_hot, states[g].score(), owners, config
-        ).items():
+        rows = game_rows(history[g], one_hot, end.score(), np.array(end.ownership()), config)
+        for name, column in rows.items():
             columns[name].append(column)
     batch = SelfPlayBatch(
         **{name: np.concatenate(column) for name, column in columns.items()},
         moves=actions,
         recorded=[list(range(len(a))) for a in actions],
-        scores=[float(s.score()) for s in states],
+        scores=[float(end.score()) for end in final],
     )
     return PolicyGames(
         batch,
         np.array(sum(actions, []), dtype=np.int64),
-        np.array(sum(legal_rows, []), dtype=bool).reshape(-1, area + 1),
+        np.array(sum(legal, []), dtype=bool).reshape(-1, area + 1),
         np.array(sum(values, []), dtype=np.float32),
     )
 

@@ -526,7 +526,9 @@ def add_arguments(parser) -> None:
             parser.add_argument(flag, action="store_true", help="(off)")
             continue
         kind = float if f.name == "resign_threshold" else type(default)
-        choices = ("puct", "gumbel") if f.name == "search" else None
+        choices = {"search": ("puct", "gumbel"), "learner": LEARNERS, "baseline": BASELINES}.get(
+            f.name
+        )
         parser.add_argument(flag, type=kind, default=default, choices=choices, help=f"({default})")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training (1)")
     parser.add_argument(
