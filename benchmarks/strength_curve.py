@@ -1,14 +1,16 @@
 """Strength against training time: each checkpoint of a run plays a match against one opponent.
 
 Every network plays as the AlphaZero player (`straw.arena.MCTSPlayer` with PUCT, guided by the
-network, `--simulations` a move; root noise with `--noise`) against the opponent, colours
-alternating, games played to two passes and scored by Tromp-Taylor at the komi the run trained
-with. Opponents:
+network, `--simulations` a move; root noise with `--noise`), or with `--player policy` as its
+raw policy (`straw.arena.PolicyPlayer`, each move sampled from it, no search), against the
+opponent, colours alternating, games played to two passes and scored by Tromp-Taylor at the
+komi the run trained with. Opponents:
 
     random       uniform over moves that do not fill the mover's own eyes
     mcts:N       pure Monte Carlo tree search, N simulations with random rollouts
     gnugo:L      GNU Go 3.8 at level L (--chinese-rules --positional-superko --capture-all-dead)
     net:FILE     another network (an earlier checkpoint, say) as the same AlphaZero player
+    policy:FILE  another network's raw policy
 
 It prints one line per checkpoint (iteration, CPU seconds of training, score with its 95% Wilson
 interval, Elo difference with its interval) and writes them as JSON to `--out`.
@@ -30,7 +32,7 @@ from straw import arena, nets
 
 
 def opponent(spec: str, seed: int, simulations: int, noise: bool, size: int):
-    if spec.startswith("net:"):
+    if spec.startswith(("net:", "policy:")):
         seed += 1  # a network opponent's root noise is not the network player's
     try:
         return arena.make_player(spec, size, simulations, seed, noise)
@@ -53,7 +55,15 @@ def at_cpu_marks(paths: list[str], every: float) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", help="network files (.safetensors)")
-    parser.add_argument("--opponent", default="random", help="random, mcts:N, gnugo:L, net:FILE")
+    parser.add_argument(
+        "--opponent", default="random", help="random, mcts:N, gnugo:L, net:FILE, policy:FILE"
+    )
+    parser.add_argument(
+        "--player",
+        default="net",
+        choices=("net", "policy"),
+        help="the checkpoints play with the search (net) or as their raw policy (policy)",
+    )
     parser.add_argument("--games", type=int, default=20, help="games per checkpoint")
     parser.add_argument("--simulations", type=int, default=64, help="network search size")
     parser.add_argument("--noise", action="store_true", help="root noise for the network")
@@ -83,7 +93,9 @@ def main() -> None:
         meta = nets.read_safetensors(path)[1]
         size, komi = meta["board_size"], meta["komi"]
         started = time.process_time()
-        player = arena.make_player(f"net:{path}", size, args.simulations, args.seed, args.noise)
+        player = arena.make_player(
+            f"{args.player}:{path}", size, args.simulations, args.seed, args.noise
+        )
         other = opponent(args.opponent, args.seed, args.simulations, args.noise, size)
         try:
             result = arena.match(
@@ -126,6 +138,7 @@ def main() -> None:
             "command": command,
             "opponent": args.opponent,
             "games": args.games,
+            "player": args.player,
             "simulations": args.simulations,
             "noise": args.noise,
             "colour": args.colour,

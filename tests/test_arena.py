@@ -9,6 +9,7 @@ import pytest
 from straw.arena import (
     MatchResult,
     MCTSPlayer,
+    PolicyPlayer,
     RandomPlayer,
     elo,
     elo_ladder,
@@ -211,6 +212,33 @@ def test_make_player_builds_every_kind_of_player(tmp_path):
     with pytest.raises(ValueError, match="a network for 5x5 Go, not 7x7"):
         make_player(f"net:{path}", size=7)
     assert network.config.utility is None  # no train_config: values are bare results
+    policy = make_player(f"policy:{path}", size=5, seed=1)
+    assert isinstance(policy, PolicyPlayer)
+    with pytest.raises(ValueError, match="a network for 5x5 Go, not 7x7"):
+        make_player(f"policy:{path}", size=7)
+
+
+def test_the_raw_policy_player_samples_its_priors_over_the_legal_moves():
+    """Priors that put most of their mass on occupied points and the rest on two empty ones:
+    the player plays only those two, in the ratio of their priors."""
+    from scipy.stats import binomtest
+
+    position = Position.from_diagram(
+        """
+        X X .
+        O O .
+        . . .
+        """
+    )
+    priors = np.full(10, 0.1)
+    priors[[2, 5]] = 0.02, 0.06  # the two empty points on the right edge
+    priors[[6, 7, 8, 9]] = 0.0  # the other empty points, and the pass
+
+    player = PolicyPlayer(lambda positions: (priors[None, :], np.zeros(1)), seed=0)
+    player.position = position
+    moves = [player.genmove() for _ in range(400)]
+    assert set(moves) == {2, 5}
+    assert binomtest(moves.count(2), 400, 0.25).pvalue > 1e-3
 
 
 def test_a_network_player_values_finished_games_as_its_network_was_trained(tmp_path):

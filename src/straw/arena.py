@@ -10,9 +10,10 @@ over GTP is one (`straw.gtp_client.GnuGoPlayer`). Here are the others:
   the UCT rule, a pure Monte Carlo player. The tree is kept between moves.
 - `network_player(net)`: the AlphaZero player, an `MCTSPlayer` with `PUCT` guided by a trained
   network of `straw.nets` (torch is imported only for it).
+- `PolicyPlayer`: the same network's raw policy, each move sampled from it, no search.
 
 `make_player(spec)` builds any of them from a word, as the command line and the benchmarks name
-them: `random`, `mcts:N`, `gnugo:L` or `net:FILE`.
+them: `random`, `mcts:N`, `gnugo:L`, `net:FILE` or `policy:FILE`.
 
 `play_game` plays one game to the end (two passes, or a move cap) and scores it by Tromp-Taylor
 into a `straw.sgf.GameRecord`;
@@ -148,7 +149,31 @@ def network_player(
     return MCTSPlayer(simulations, evaluator(net), seed, search, suicide_allowed)
 
 
-PLAYER_SPECS = "random, mcts:N (N simulations), gnugo:L (GNU Go level L) or net:FILE"
+class PolicyPlayer:
+    """A network's raw policy, no search: every move sampled from its priors renormalised over
+    the legal moves, as AlphaGo's policy networks played on their own (Silver et al. 2016) and
+    as `straw.outcome_rl` trains them. `evaluate` is `straw.nets.evaluator(net)`."""
+
+    def __init__(self, evaluate: mcts.Evaluate, seed: int = 0, suicide_allowed: bool = False):
+        self.evaluate = evaluate
+        self.rng = np.random.default_rng(seed)
+        self.suicide_allowed = suicide_allowed
+        self.position = Position(9, 7.5, suicide_allowed)
+
+    def new_game(self, size: int, komi: float) -> None:
+        self.position = Position(size, komi, self.suicide_allowed)
+
+    def play(self, action: int) -> None:
+        self.position = self.position.play(action)
+
+    def genmove(self) -> int:
+        priors, _ = self.evaluate([self.position])
+        legal = self.position.legal_actions()
+        p = priors[0][legal].astype(float)
+        return int(self.rng.choice(legal, p=p / p.sum()))
+
+
+PLAYER_SPECS = "random, mcts:N (N simulations), gnugo:L (GNU Go level L), net:FILE or policy:FILE"
 
 
 def make_player(
@@ -166,6 +191,7 @@ def make_player(
         gnugo:L     GNU Go at level L (`straw.gtp_client.GnuGoPlayer`, removing dead stones)
         net:FILE    `network_player` of the network saved in FILE, `simulations` a move, with
                     root noise if `noise`; with `size`, a network for another board is refused
+        policy:FILE `PolicyPlayer`: the same network's raw policy, no search
 
     Raises ValueError, saying what is wrong, for any other word, a number that is not a whole
     number of 0 (levels) or 1 (simulations) or more, or a FILE that is missing or no network."""
@@ -178,14 +204,16 @@ def make_player(
         from straw.gtp_client import GnuGoPlayer
 
         return GnuGoPlayer(level=_count(spec, value, 0), capture_all_dead=True, seed=seed)
-    if kind == "net" and value:
+    if kind in ("net", "policy") and value:
         from pathlib import Path
 
-        from straw.nets import load_network
+        from straw.nets import evaluator, load_network
 
         if not Path(value).is_file():
             raise ValueError(f"player {spec!r}: there is no file {value}")
         net, metadata = load_network(value, size)
+        if kind == "policy":
+            return PolicyPlayer(evaluator(net), seed, suicide_allowed)
         score_weight = metadata.get("train_config", {}).get("score_weight", 0.0)
         return network_player(net, simulations, seed, noise, suicide_allowed, score_weight)
     raise ValueError(f"a player is {PLAYER_SPECS}; not {spec!r}")
