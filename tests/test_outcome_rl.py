@@ -17,6 +17,9 @@ from straw.nets import NetConfig, PolicyValueNet, encode, evaluator
 from straw.outcome_rl import (
     MASKED,
     advantages,
+    intraclass_correlation,
+    per_game,
+    per_position_gradients,
     pg_loss_terms,
     play_policy_games,
     policy_games,
@@ -257,3 +260,26 @@ def test_the_command_line_refuses_a_learner_it_does_not_know(capsys, tmp_path):
     with pytest.raises(SystemExit, match="groups of 2 or more"):
         main(["train", "--board", "5", "--run-dir", str(tmp_path), "--learner", "pg",
               "--steps-per-iteration", "4", "--baseline", "rloo", "--group-size", "5"])  # fmt: skip
+
+
+def test_per_position_gradients_sum_to_the_estimator():
+    net = tiny_net()
+    games = play_policy_games(evaluator(net), TINY_GO, 32, seed=4)
+    c = advantages(games, "rloo", 8)
+    targets = np.zeros(games.legal.shape)
+    targets[np.arange(len(c)), games.actions] = c
+    rows = per_position_gradients(net, games, targets).double()
+    assert rows.shape == (len(c), sum(p.numel() for p in net.parameters()))
+    summed = per_game(rows, games).sum(0) / games.games()
+    assert torch.allclose(summed, estimator_gradient(net, games, c), rtol=1e-4, atol=1e-6)
+
+
+def test_the_intraclass_correlation_of_games_that_share_one_draw():
+    """Residuals that are a game's shared draw (variance 1) plus a position's own (variance 3):
+    a quarter of the variance lies between games."""
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(5, 40, size=2000)
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    values = rng.normal(size=len(sizes))[groups] + rng.normal(scale=np.sqrt(3), size=len(groups))
+    assert intraclass_correlation(values, groups) == pytest.approx(0.25, abs=0.02)
+    assert abs(intraclass_correlation(rng.normal(size=len(groups)), groups)) < 0.02

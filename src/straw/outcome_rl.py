@@ -197,3 +197,57 @@ def refresh_batch_norm(net: PolicyValueNet, games: PolicyGames) -> None:
     net.train()
     net(torch.from_numpy(games.rows.planes.astype(np.float32)))
     net.eval()
+
+
+# ----------------------------------------------------------------------------------------------
+# The learning signal's noise: one gradient per position, and per game.
+
+
+def per_position_gradients(
+    net: PolicyValueNet, games: PolicyGames, targets: np.ndarray, chunk_size: int = 256
+) -> torch.Tensor:
+    """grad_theta sum_a targets[i, a] log pi(a | s_i) for every row i of `games`, shape (n, D),
+    flat in the order of `net.parameters()`, with batch norm in its inference form.
+
+    With targets = c_i * onehot(a_i) a row is one move's term of REINFORCE; with targets the
+    search's improved policy it is one position's term of the distillation the AlphaZero loss
+    takes (the negative gradient of its cross-entropy). One `torch.func.vmap` over `grad`."""
+    from torch.func import functional_call, grad, vmap
+
+    net.eval()
+    names, shapes = zip(*((n, p.shape) for n, p in net.named_parameters()), strict=True)
+    sizes = [shape.numel() for shape in shapes]
+    flat = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+    buffers = dict(net.named_buffers())
+
+    def weighted_log_prob(flat, planes, legal, target):
+        pieces = flat.split(sizes)
+        params = {n: x.view(shape) for n, x, shape in zip(names, pieces, shapes, strict=True)}
+        logits, _ = functional_call(net, (params, buffers), (planes[None],))
+        log_probs = torch.log_softmax(logits[0].masked_fill(~legal, MASKED), dim=0)
+        return (target * log_probs).sum()
+
+    per_row = vmap(grad(weighted_log_prob), in_dims=(None, 0, 0, 0), chunk_size=chunk_size)
+    planes = torch.from_numpy(games.rows.planes.astype(np.float32))
+    return per_row(flat, planes, torch.from_numpy(games.legal), torch.as_tensor(targets).float())
+
+
+def per_game(gradients: torch.Tensor, games: PolicyGames) -> torch.Tensor:
+    """The sum of each game's rows (games, D): one game's whole contribution to the gradient."""
+    index = torch.from_numpy(games.game_of_row())
+    summed = torch.zeros(games.games(), gradients.shape[1], dtype=gradients.dtype)
+    return summed.index_add_(0, index, gradients)
+
+
+def intraclass_correlation(values: np.ndarray, groups: np.ndarray) -> float:
+    """The share of the variance of `values` that lies between `groups` rather than within them
+    (one-way ANOVA estimator, groups of unequal sizes). For value-target residuals z - v(s)
+    grouped by game: how much the positions of one game share one draw of noise."""
+    values = np.asarray(values, float)
+    labels, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    k, n = len(labels), len(values)
+    means = np.bincount(index, values) / counts
+    between = (counts * (means - values.mean()) ** 2).sum() / (k - 1)
+    within = ((values - means[index]) ** 2).sum() / (n - k)
+    size = (n - (counts**2).sum() / n) / (k - 1)  # the effective group size
+    return float((between - within) / (between + (size - 1) * within))
