@@ -91,6 +91,8 @@ def play_policy_games(evaluate, config: SelfPlayConfig, games: int, seed: int) -
         for g, prior, value in zip(active, priors, predicted, strict=True):
             legal = states[g].legal_actions()
             p = prior[legal].astype(float)
+            if not p.sum() > 0:
+                raise ValueError(f"the policy gives the legal moves no probability:\n{states[g]}")
             action = int(rng.choice(legal, p=p / p.sum()))
             mask = np.zeros(area + 1, dtype=bool)
             mask[legal] = True
@@ -168,24 +170,33 @@ def pg_loss_terms(
 ) -> dict[str, torch.Tensor]:
     """The surrogate whose negative gradient is g, -(1/games) sum c_t log pi(a_t | s_t); the
     value head's squared error on z; minus `entropy_weight` times the mean entropy of the policy
-    over the legal moves; the L2 term of the AlphaZero loss; and their sum, "loss". The network
-    is evaluated as it is (call `net.eval()` for the inference form of batch norm)."""
+    over the legal moves; -log of the mass the softmax over all actions gives the legal moves
+    (the AlphaZero loss holds it near 1 through its targets, zero on every illegal move); the L2
+    term of the AlphaZero loss; and their sum, "loss". The network is evaluated as it is (call
+    `net.eval()` for the inference form of batch norm)."""
     planes = torch.from_numpy(games.rows.planes.astype(np.float32))
     out = net.outputs(planes, auxiliary=False)
     legal = torch.from_numpy(games.legal)
     log_probs = torch.log_softmax(out["policy"].masked_fill(~legal, MASKED), dim=1)
+    # -log of the mass the softmax over every action puts on the legal moves: nothing else
+    # holds the illegal moves' logits down, and a search reads its priors from that softmax
+    illegal_mass = (
+        torch.logsumexp(out["policy"], 1)
+        - torch.logsumexp(out["policy"].masked_fill(~legal, MASKED), 1)
+    ).mean()
     chosen = log_probs.gather(1, torch.from_numpy(games.actions)[:, None])[:, 0]
     weight = torch.as_tensor(c, dtype=chosen.dtype)
     policy_loss = -(weight * chosen).sum() / games.games()
     entropy = -torch.where(legal, log_probs.exp() * log_probs, 0.0).sum(1).mean()
     value_loss = ((torch.from_numpy(games.rows.values) - out["value"]) ** 2).mean()
     l2 = weight_decay * sum((p**2).sum() for name, p in net.named_parameters() if "weight" in name)
-    loss = policy_loss - entropy_weight * entropy + value_loss + l2
+    loss = policy_loss - entropy_weight * entropy + value_loss + illegal_mass + l2
     return {
         "loss": loss,
         "policy_loss": policy_loss,
         "value_loss": value_loss,
         "entropy": entropy.detach(),
+        "illegal_mass": illegal_mass,
         "l2": l2,
     }
 
