@@ -1,7 +1,6 @@
 """Go through the straw: the estimator is the gradient (checked against every game of a tiny
 Go), the baselines keep it so, a killed run resumes to the same end, bad settings are refused."""
 
-import copy
 import subprocess
 import sys
 import time
@@ -13,11 +12,14 @@ import torch
 from scipy.stats import chisquare
 
 from straw.go import Position, utility
-from straw.nets import NetConfig, PolicyValueNet, encode, evaluator
+from straw.nets import NetConfig, PolicyValueNet, evaluator
 from straw.outcome_rl import (
     MASKED,
     advantages,
+    every_game,
+    exact_gradient,
     intraclass_correlation,
+    legal_log_policy,
     per_game,
     per_position_gradients,
     pg_loss_terms,
@@ -41,69 +43,29 @@ def tiny_net() -> PolicyValueNet:
     return net.eval()
 
 
-def log_policy(net, position: Position) -> tuple[list[int], torch.Tensor]:
-    """The legal actions at `position` and log pi over them, differentiable."""
-    legal = position.legal_actions()
-    logits, _ = net(torch.from_numpy(encode([position])))
-    return legal, torch.log_softmax(logits[0, legal], dim=0)
-
-
-def every_game(net, config=TINY_GO):
-    """Every game of `config` under `net`'s raw policy, as (moves, positions, final position)."""
-    games = []
-
-    def walk(position, moves, positions):
-        if position.is_terminal() or len(moves) == config.move_limit():
-            games.append((moves, positions, position))
-            return
-        for action in position.legal_actions():
-            walk(position.play(action), [*moves, action], [*positions, position])
-
-    walk(Position(config.size, config.komi, config.suicide_allowed), [], [])
-    return games
+def as_policy_games(games, config=TINY_GO):
+    """Every enumerated game once, as the learner's rows."""
+    history, actions, legal, values, final = [], [], [], [], []
+    for moves, _ in games:
+        position, positions, masks = Position(config.size, config.komi, False), [], []
+        for action in moves:
+            mask = np.zeros(config.size**2 + 1, dtype=bool)
+            mask[position.legal_actions()] = True
+            positions.append(position)
+            masks.append(mask)
+            position = position.play(action)
+        history.append(positions)
+        actions.append(moves)
+        legal.append(masks)
+        values.append([0.0] * len(moves))
+        final.append(position)
+    return policy_games(history, actions, legal, values, final, config)
 
 
 def flat_grad(net) -> torch.Tensor:
     return torch.cat(
         [torch.zeros(p.numel()) if p.grad is None else p.grad.reshape(-1) for p in net.parameters()]
     )
-
-
-def exact_two_player_gradient(net, config=TINY_GO) -> tuple[torch.Tensor, list[float]]:
-    """d/d(theta_B) - d/d(theta_W) of E[z for Black], with Black's moves drawn from a copy of
-    the network with parameters theta_B and White's from one with theta_W: what self-play's
-    policy gradient estimates, each player climbing its own result. Also every game's
-    probability."""
-    black, white = copy.deepcopy(net), copy.deepcopy(net)
-    expected = torch.zeros((), dtype=torch.float64)
-    probabilities = []
-    for moves, positions, end in every_game(net, config):
-        log_p = torch.zeros((), dtype=torch.float64)
-        for action, position in zip(moves, positions, strict=True):
-            legal, log_pi = log_policy(black if position.to_play == 1 else white, position)
-            log_p = log_p + log_pi[legal.index(action)].double()
-        z = utility(end.score(), config.size, config.score_weight)
-        expected = expected + log_p.exp() * z
-        probabilities.append(float(log_p.detach().exp()))
-    expected.backward()
-    return (flat_grad(black) - flat_grad(white)).double(), probabilities
-
-
-def as_policy_games(net, games, config=TINY_GO):
-    """Every enumerated game once, as the learner's rows."""
-    history, actions, legal, values, final = [], [], [], [], []
-    for moves, positions, end in games:
-        history.append(positions)
-        actions.append(moves)
-        masks = []
-        for position in positions:
-            mask = np.zeros(config.size**2 + 1, dtype=bool)
-            mask[position.legal_actions()] = True
-            masks.append(mask)
-        legal.append(masks)
-        values.append([0.0] * len(moves))
-        final.append(end)
-    return policy_games(history, actions, legal, values, final, config)
 
 
 def estimator_gradient(net, games, c) -> torch.Tensor:
@@ -115,8 +77,10 @@ def estimator_gradient(net, games, c) -> torch.Tensor:
 
 def test_the_estimator_weighted_by_each_games_probability_is_the_exact_gradient():
     net = tiny_net()
-    exact, probabilities = exact_two_player_gradient(net)
-    games = as_policy_games(net, every_game(net))
+    exact = exact_gradient(net, TINY_GO)
+    enumerated = every_game(net, TINY_GO)
+    probabilities = [p for _, p in enumerated]
+    games = as_policy_games(enumerated)
     assert 20 < games.games() < 200 and sum(probabilities) == pytest.approx(1)
     c = advantages(games, "none", 1)  # z for the player to move
     # E[g] = sum_games p(game) g(game): weight each game's rows by games * p(game)
@@ -131,7 +95,7 @@ def test_sampled_games_estimate_the_exact_gradient(baseline):
     for REINFORCE and for both baselines (neither biases it); with Black's and White's signs
     swapped, or no legal-move mask, it would point elsewhere."""
     net = tiny_net()
-    exact, _ = exact_two_player_gradient(net)
+    exact = exact_gradient(net, TINY_GO)
     games = play_policy_games(evaluator(net), TINY_GO, 8192, seed=1)
     c = advantages(games, baseline, 8, games.predicted_values)
     estimate = estimator_gradient(net, games, c)
@@ -143,7 +107,7 @@ def test_the_sampled_moves_follow_the_policy_over_the_legal_moves():
     net = tiny_net()
     games = play_policy_games(evaluator(net), TINY_GO, 4000, seed=0)
     first = games.actions[np.cumsum([0, *games.rows.lengths[:-1]])]  # every game's first move
-    legal, log_pi = log_policy(net, Position(2, 0.5, False))
+    legal, log_pi = legal_log_policy(net, Position(2, 0.5, False))
     counts = np.bincount(first, minlength=5)[legal]
     p = log_pi.exp().detach().double().numpy()
     expected = p / p.sum() * len(first)

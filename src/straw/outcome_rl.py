@@ -37,13 +37,14 @@ the player does); `refresh_batch_norm` then moves the running statistics towards
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from straw.go import Position
-from straw.nets import PolicyValueNet
+from straw.go import Position, utility
+from straw.nets import PolicyValueNet, encode
 from straw.policy_gradients import weights
 from straw.selfplay import SelfPlayBatch, SelfPlayConfig, game_rows
 
@@ -262,3 +263,65 @@ def intraclass_correlation(values: np.ndarray, groups: np.ndarray) -> float:
     within = ((values - means[index]) ** 2).sum() / (n - k)
     size = (n - (counts**2).sum() / n) / (k - 1)  # the effective group size
     return float((between - within) / (between + (size - 1) * within))
+
+
+# ----------------------------------------------------------------------------------------------
+# The exact gradient, on a board small enough to play every game.
+
+
+def every_game(net: PolicyValueNet, config: SelfPlayConfig) -> list[tuple[list[int], float]]:
+    """Every game the raw policy can play under `config` (to two passes or the move cap), as
+    (moves, probability); for boards and caps small enough to enumerate (2x2, a few moves)."""
+    games = []
+
+    def walk(position: Position, moves: list[int], probability: float) -> None:
+        if position.is_terminal() or len(moves) == config.move_limit():
+            games.append((moves, probability))
+            return
+        legal, log_pi = legal_log_policy(net, position)
+        for action, p in zip(legal, log_pi.exp().tolist(), strict=True):
+            walk(position.play(action), [*moves, action], probability * p)
+
+    with torch.no_grad():
+        walk(Position(config.size, config.komi, config.suicide_allowed), [], 1.0)
+    return games
+
+
+def legal_log_policy(net: PolicyValueNet, position: Position) -> tuple[list[int], torch.Tensor]:
+    """The legal actions at `position` and log pi over them (differentiable; inference form)."""
+    legal = position.legal_actions()
+    logits, _ = net(torch.from_numpy(encode([position])))
+    return legal, torch.log_softmax(logits[0, legal], dim=0)
+
+
+def exact_gradient(net: PolicyValueNet, config: SelfPlayConfig) -> torch.Tensor:
+    """What self-play's policy gradient estimates, by enumerating every game: Black climbs her
+    expected result and White hers, with one network, so the gradient is
+
+        d E[z] / d theta_Black  -  d E[z] / d theta_White,
+
+    z Black's result (`straw.go.utility`), Black's moves drawn from the network with parameters
+    theta_Black and White's from a copy with theta_White, both equal to `net`'s. Flat (D,), in
+    the order of `net.parameters()`."""
+    black, white = copy.deepcopy(net).eval(), copy.deepcopy(net).eval()
+    expected = torch.zeros((), dtype=torch.float64)
+    for moves, _ in every_game(net.eval(), config):
+        position = Position(config.size, config.komi, config.suicide_allowed)
+        log_p = torch.zeros((), dtype=torch.float64)
+        for action in moves:
+            legal, log_pi = legal_log_policy(black if position.to_play == 1 else white, position)
+            log_p = log_p + log_pi[legal.index(action)].double()
+            position = position.play(action)
+        z = utility(position.score(), config.size, config.score_weight)
+        expected = expected + log_p.exp() * z
+
+    def flat(module):
+        return torch.cat(
+            [
+                torch.zeros(p.numel()) if p.grad is None else p.grad.reshape(-1)
+                for p in module.parameters()
+            ]
+        )
+
+    expected.backward()
+    return (flat(black) - flat(white)).double()
