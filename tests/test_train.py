@@ -1,8 +1,12 @@
 """The training loop: the loss falls, a killed run resumes to the same result, bad input."""
 
 import json
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +181,44 @@ def test_the_command_line_trains_on_a_dask_cluster_as_on_this_machine(tmp_path):
         train(replace(TINY, iterations=1), tmp_path / "here", here, progress=False)
     (remote,), (local,) = read_log(tmp_path / "dask"), read_log(tmp_path / "here")
     assert remote["loss"] == local["loss"] and remote["games"] == local["games"] == 2
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers end with their parent on Linux")
+def test_self_play_workers_end_when_the_training_process_is_killed(tmp_path):
+    """A run killed with SIGKILL runs no clean-up; its worker processes must not play on."""
+    command = [sys.executable, "-m", "straw", "train", "--board", "5", "--blocks", "1",
+               "--channels", "8", "--iterations", "50", "--simulations", "64",
+               "--jobs", "2", "--run-dir", str(tmp_path)]  # fmt: skip
+    trainer = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.time() + 60
+    while len(workers) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+        workers = children(trainer.pid)
+    assert len(workers) >= 2, "the run started no workers"
+    trainer.kill()
+    trainer.wait()
+    deadline = time.time() + 10
+    while any(alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left to collect

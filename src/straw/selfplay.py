@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -354,7 +355,7 @@ def generate(
 def make_executor(workers: int | None = None) -> ProcessPoolExecutor:
     """A pool of `workers` processes (default: one per core), each using one torch thread."""
     context = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
-    return ProcessPoolExecutor(workers or os.cpu_count(), context, initializer=_one_thread)
+    return ProcessPoolExecutor(workers or os.cpu_count(), context, initializer=_worker_start)
 
 
 def dask_executor(client) -> Executor:
@@ -363,6 +364,26 @@ def dask_executor(client) -> Executor:
     where `straw` is installed, one thread each: `dask worker tcp://HOST:8786 --nthreads 1`."""
     client.run(_one_thread)
     return client.get_executor()
+
+
+def _worker_start() -> None:
+    """A pool worker's start: one torch thread, and an end when the process that made it dies
+    (on Linux: a parent killed with SIGKILL runs no clean-up, and its workers would play on)."""
+    _end_with_parent()
+    _one_thread()
+
+
+def _end_with_parent() -> None:
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != multiprocessing.parent_process().pid:  # it died before the call
+        os._exit(1)
 
 
 def _one_thread() -> None:
