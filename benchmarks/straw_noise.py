@@ -15,9 +15,9 @@ z is the game's result for the player to move, valued as the network's value hea
 sum of a game's rows, one trajectory's whole contribution): the trace of the covariance tr S,
 the squared norm of the mean |G|^2 (estimated without bias, tr S / n taken off), the noise scale
 B = tr S / |G|^2 (McCandlish et al. 2018: the batch size above which more samples stop paying),
-and the cosines between the three mean gradients. For the value target: the intraclass
-correlation of z - v(s) among the positions of a game, and the number of independent targets a
-game of mean length m is worth, m / (1 + (m - 1) rho).
+and the cosines between the three mean gradients. For the value target: the mean square of
+z - v(s), and its intraclass correlation among the positions of a game (how much of it is one
+draw shared by the whole game).
 
     python benchmarks/straw_noise.py checkpoints/3x3/network.safetensors \\
         checkpoints/5x5/network.safetensors checkpoints/7x7-gumbel/network.safetensors \\
@@ -72,28 +72,53 @@ def measure(path: str, games: int, simulations: int, seed: int) -> dict:
     }
     means = {}
     for name, target in targets.items():
-        grads = outcome_rl.per_position_gradients(net, played, target)
-        for unit, sample in (("position", grads), ("game", outcome_rl.per_game(grads, played))):
-            stats = gradient_stats(sample)
-            report[f"{name}_{unit}"] = {
-                "trace": float(f"{stats.trace:.4g}"),
-                "squared_norm": float(f"{stats.squared_norm:.4g}"),
-                "noise_scale": float(f"{stats.noise_scale:.4g}")
-                if stats.squared_norm > 0
-                else None,
-            }
-            if unit == "game":
-                means[name] = stats.mean
-        del grads
+        position, game, means[name] = moments(net, played, target)
+        report[f"{name}_position"], report[f"{name}_game"] = position, game
     for a, b in (("distill", "reinforce"), ("distill", "critic"), ("reinforce", "critic")):
         cosine = torch.nn.functional.cosine_similarity(means[a], means[b], dim=0)
         report[f"cosine_{a}_{b}"] = round(float(cosine), 4)
     residual = z - played.predicted_values
     rho = outcome_rl.intraclass_correlation(residual, played.game_of_row())
-    m = len(z) / games
+    report["value_residual_mean_square"] = round(float(np.mean(residual**2)), 4)
     report["value_residual_icc"] = round(rho, 4)
-    report["independent_value_targets_per_game"] = round(m / (1 + (m - 1) * rho), 2)
     return report
+
+
+def moments(net, played: outcome_rl.PolicyGames, targets: np.ndarray, rows: int = 2048):
+    """The noise of one signal per position and per game, from per-position gradients taken
+    `rows` at a time (all of them at once would not fit in memory on 7x7): the per-position
+    trace and squared norm from running sums, the per-game ones from the games' summed rows.
+    Returns the two reports and the mean gradient per game."""
+    n = len(targets)
+    total = sum_of_squares = None
+    summed = None
+    index = torch.from_numpy(played.game_of_row())
+    for start in range(0, n, rows):
+        part = slice(start, start + rows)
+        grads = outcome_rl.per_position_gradients(
+            net, played.rows.planes[part], played.legal[part], targets[part]
+        ).double()
+        if total is None:
+            total = torch.zeros(grads.shape[1], dtype=torch.float64)
+            sum_of_squares = 0.0
+            summed = torch.zeros(played.games(), grads.shape[1], dtype=torch.float64)
+        total += grads.sum(0)
+        sum_of_squares += float((grads**2).sum())
+        summed.index_add_(0, index[part], grads)
+    mean = total / n
+    trace = (sum_of_squares - n * float(mean @ mean)) / (n - 1)
+    per_position = noise(trace, float(mean @ mean) - trace / n)
+    stats = gradient_stats(summed)
+    return per_position, noise(stats.trace, stats.squared_norm), stats.mean
+
+
+def noise(trace: float, squared_norm: float) -> dict:
+    """The trace, the (unbiased) squared norm of the mean, and the noise scale, to 4 figures."""
+    return {
+        "trace": float(f"{trace:.4g}"),
+        "squared_norm": float(f"{squared_norm:.4g}"),
+        "noise_scale": float(f"{trace / squared_norm:.4g}") if squared_norm > 0 else None,
+    }
 
 
 def positions_of(played: outcome_rl.PolicyGames, config: SelfPlayConfig) -> list[Position]:

@@ -20,7 +20,6 @@ from straw.outcome_rl import (
     exact_gradient,
     intraclass_correlation,
     legal_log_policy,
-    per_game,
     per_position_gradients,
     pg_loss_terms,
     play_policy_games,
@@ -232,9 +231,9 @@ def test_per_position_gradients_sum_to_the_estimator():
     c = advantages(games, "rloo", 8)
     targets = np.zeros(games.legal.shape)
     targets[np.arange(len(c)), games.actions] = c
-    rows = per_position_gradients(net, games, targets).double()
+    rows = per_position_gradients(net, games.rows.planes, games.legal, targets).double()
     assert rows.shape == (len(c), sum(p.numel() for p in net.parameters()))
-    summed = per_game(rows, games).sum(0) / games.games()
+    summed = rows.sum(0) / games.games()
     assert torch.allclose(summed, estimator_gradient(net, games, c), rtol=1e-4, atol=1e-6)
 
 

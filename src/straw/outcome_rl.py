@@ -216,10 +216,11 @@ def refresh_batch_norm(net: PolicyValueNet, games: PolicyGames) -> None:
 
 
 def per_position_gradients(
-    net: PolicyValueNet, games: PolicyGames, targets: np.ndarray, chunk_size: int = 256
+    net: PolicyValueNet, planes: np.ndarray, legal: np.ndarray, targets: np.ndarray, chunk_size=256
 ) -> torch.Tensor:
-    """grad_theta sum_a targets[i, a] log pi(a | s_i) for every row i of `games`, shape (n, D),
-    flat in the order of `net.parameters()`, with batch norm in its inference form.
+    """grad_theta sum_a targets[i, a] log pi(a | s_i) for every row i, shape (n, D), given the
+    rows' input planes and legal moves (as `PolicyGames` holds them), flat in the order of
+    `net.parameters()`, with batch norm in its inference form.
 
     With targets = c_i * onehot(a_i) a row is one move's term of REINFORCE; with targets the
     search's improved policy it is one position's term of the distillation the AlphaZero loss
@@ -240,15 +241,8 @@ def per_position_gradients(
         return (target * log_probs).sum()
 
     per_row = vmap(grad(weighted_log_prob), in_dims=(None, 0, 0, 0), chunk_size=chunk_size)
-    planes = torch.from_numpy(games.rows.planes.astype(np.float32))
-    return per_row(flat, planes, torch.from_numpy(games.legal), torch.as_tensor(targets).float())
-
-
-def per_game(gradients: torch.Tensor, games: PolicyGames) -> torch.Tensor:
-    """The sum of each game's rows (games, D): one game's whole contribution to the gradient."""
-    index = torch.from_numpy(games.game_of_row())
-    summed = torch.zeros(games.games(), gradients.shape[1], dtype=gradients.dtype)
-    return summed.index_add_(0, index, gradients)
+    planes = torch.from_numpy(planes.astype(np.float32))
+    return per_row(flat, planes, torch.from_numpy(legal), torch.as_tensor(targets).float())
 
 
 def intraclass_correlation(values: np.ndarray, groups: np.ndarray) -> float:
