@@ -29,107 +29,20 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from functools import partial
 from pathlib import Path
 
-import numpy as np
 import torch
 from timing import command_and_machine
 
-from straw import mcts, nets, outcome_rl
-from straw.go import Position
-from straw.policy_gradients import gradient_stats
+from straw import nets, outcome_rl
 from straw.selfplay import SelfPlayConfig
 
 
 def measure(path: str, games: int, simulations: int, seed: int) -> dict:
     net, meta = nets.load_network(path)
-    net.eval()
-    size, komi = meta["board_size"], meta["komi"]
     score_weight = meta.get("train_config", {}).get("score_weight", 0.0)
-    config = SelfPlayConfig(size=size, komi=komi, score_weight=score_weight)
-    evaluate = nets.evaluator(net)
-    played = outcome_rl.play_policy_games(evaluate, config, games, seed)
-    states = positions_of(played, config)
-    utility = partial(Position.utility, score_weight=score_weight)
-    search = mcts.SearchConfig(rule=mcts.PUCT(), utility=utility)
-    outputs = mcts.search_batched(states, evaluate, simulations, [search] * len(states))
-    search_targets = np.array([out.action_weights for out in outputs])
-
-    z = played.rows.values.astype(float)
-    move = np.zeros(played.legal.shape)
-    rows = np.arange(len(z))
-    targets = {"distill": search_targets}
-    for name, c in (("reinforce", z), ("critic", z - played.predicted_values)):
-        targets[name] = move.copy()
-        targets[name][rows, played.actions] = c
-    report: dict = {
-        "network": path,
-        "board": size,
-        "games": games,
-        "positions": len(z),
-        "mean_game_length": round(len(z) / games, 2),
-    }
-    means = {}
-    for name, target in targets.items():
-        position, game, means[name] = moments(net, played, target)
-        report[f"{name}_position"], report[f"{name}_game"] = position, game
-    for a, b in (("distill", "reinforce"), ("distill", "critic"), ("reinforce", "critic")):
-        cosine = torch.nn.functional.cosine_similarity(means[a], means[b], dim=0)
-        report[f"cosine_{a}_{b}"] = round(float(cosine), 4)
-    residual = z - played.predicted_values
-    rho = outcome_rl.intraclass_correlation(residual, played.game_of_row())
-    report["value_residual_mean_square"] = round(float(np.mean(residual**2)), 4)
-    report["value_residual_icc"] = round(rho, 4)
-    return report
-
-
-def moments(net, played: outcome_rl.PolicyGames, targets: np.ndarray, rows: int = 2048):
-    """The noise of one signal per position and per game, from per-position gradients taken
-    `rows` at a time (all of them at once would not fit in memory on 7x7): the per-position
-    trace and squared norm from running sums, the per-game ones from the games' summed rows.
-    Returns the two reports and the mean gradient per game."""
-    n = len(targets)
-    total = sum_of_squares = None
-    summed = None
-    index = torch.from_numpy(played.game_of_row())
-    for start in range(0, n, rows):
-        part = slice(start, start + rows)
-        grads = outcome_rl.per_position_gradients(
-            net, played.rows.planes[part], played.legal[part], targets[part]
-        ).double()
-        if total is None:
-            total = torch.zeros(grads.shape[1], dtype=torch.float64)
-            sum_of_squares = 0.0
-            summed = torch.zeros(played.games(), grads.shape[1], dtype=torch.float64)
-        total += grads.sum(0)
-        sum_of_squares += float((grads**2).sum())
-        summed.index_add_(0, index[part], grads)
-    mean = total / n
-    trace = (sum_of_squares - n * float(mean @ mean)) / (n - 1)
-    per_position = noise(trace, float(mean @ mean) - trace / n)
-    stats = gradient_stats(summed)
-    return per_position, noise(stats.trace, stats.squared_norm), stats.mean
-
-
-def noise(trace: float, squared_norm: float) -> dict:
-    """The trace, the (unbiased) squared norm of the mean, and the noise scale, to 4 figures."""
-    return {
-        "trace": float(f"{trace:.4g}"),
-        "squared_norm": float(f"{squared_norm:.4g}"),
-        "noise_scale": float(f"{trace / squared_norm:.4g}") if squared_norm > 0 else None,
-    }
-
-
-def positions_of(played: outcome_rl.PolicyGames, config: SelfPlayConfig) -> list[Position]:
-    """Every position of the games, in row order, replayed from their moves."""
-    states = []
-    for moves in played.rows.moves:
-        position = Position(config.size, config.komi, config.suicide_allowed)
-        for action in moves:
-            states.append(position)
-            position = position.play(action)
-    return states
+    config = SelfPlayConfig(size=meta["board_size"], komi=meta["komi"], score_weight=score_weight)
+    return {"network": path} | outcome_rl.signal_noise(net, config, games, simulations, seed)
 
 
 def main() -> None:

@@ -33,19 +33,25 @@ The log-probabilities are taken with batch norm in its inference form, the same 
 sampled the moves (a batch's own statistics would make each move's probability depend on the
 other positions of the batch, and the estimator would no longer be the gradient of anything
 the player does); `refresh_batch_norm` then moves the running statistics towards the batch.
+
+Measuring the straw: `signal_noise` compares, on the same positions, the noise of this
+gradient with that of the AlphaZero loss's policy term (the search's target at every move);
+`exact_gradient` gives what the estimator estimates, by enumerating every game of a tiny board.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 
+from straw import mcts
 from straw.go import Position, utility
-from straw.nets import PolicyValueNet, encode
-from straw.policy_gradients import weights
+from straw.nets import PolicyValueNet, encode, evaluator
+from straw.policy_gradients import gradient_stats, weights
 from straw.selfplay import SelfPlayBatch, SelfPlayConfig, game_rows
 
 BASELINES = ("none", "rloo", "grpo", "critic")
@@ -257,6 +263,107 @@ def intraclass_correlation(values: np.ndarray, groups: np.ndarray) -> float:
     within = ((values - means[index]) ** 2).sum() / (n - k)
     size = (n - (counts**2).sum() / n) / (k - 1)  # the effective group size
     return float((between - within) / (between + (size - 1) * within))
+
+
+def signal_noise(
+    net: PolicyValueNet, config: SelfPlayConfig, games: int, simulations: int, seed: int
+) -> dict:
+    """The noise of three learning signals on the same positions: those of `games` games of
+    the network's raw policy (`play_policy_games`), each searched with `simulations` of PUCT
+    (no root noise, finished games valued by `config.score_weight` as the network learned):
+
+        distill     sum_a pi_search(a | s) grad log p(a | s)   the AlphaZero loss's policy term
+        reinforce   z grad log p(a | s)                        the move played, the result
+        critic      (z - v(s)) grad log p(a | s)               less the value head's guess
+
+    For each, per position and per game (the sum of a game's rows): the trace of the covariance,
+    the squared norm of the mean (unbiased) and the noise scale B = trace / squared norm
+    (McCandlish et al. 2018; None where the squared norm is not measured above zero); the
+    cosines between the signals' mean gradients per game; and for the value target the mean
+    square of z - v(s) and its intraclass correlation within games."""
+    net.eval()
+    size = config.size
+    evaluate = evaluator(net)
+    played = play_policy_games(evaluate, config, games, seed)
+    states = _positions(played, config)
+    utility = partial(Position.utility, score_weight=config.score_weight)
+    search = mcts.SearchConfig(rule=mcts.PUCT(), utility=utility)
+    outputs = mcts.search_batched(states, evaluate, simulations, [search] * len(states))
+    search_targets = np.array([out.action_weights for out in outputs])
+
+    z = played.rows.values.astype(float)
+    move = np.zeros(played.legal.shape)
+    rows = np.arange(len(z))
+    targets = {"distill": search_targets}
+    for name, c in (("reinforce", z), ("critic", z - played.predicted_values)):
+        targets[name] = move.copy()
+        targets[name][rows, played.actions] = c
+    report: dict = {
+        "board": size,
+        "games": games,
+        "positions": len(z),
+        "mean_game_length": round(len(z) / games, 2),
+    }
+    means = {}
+    for name, target in targets.items():
+        position, game, means[name] = _moments(net, played, target)
+        report[f"{name}_position"], report[f"{name}_game"] = position, game
+    for a, b in (("distill", "reinforce"), ("distill", "critic"), ("reinforce", "critic")):
+        cosine = torch.nn.functional.cosine_similarity(means[a], means[b], dim=0)
+        report[f"cosine_{a}_{b}"] = round(float(cosine), 4)
+    residual = z - played.predicted_values
+    rho = intraclass_correlation(residual, played.game_of_row())
+    report["value_residual_mean_square"] = round(float(np.mean(residual**2)), 4)
+    report["value_residual_icc"] = round(rho, 4)
+    return report
+
+
+def _moments(net, played: PolicyGames, targets: np.ndarray, rows: int = 2048):
+    """The noise of one signal per position and per game, from per-position gradients taken
+    `rows` at a time (all of them at once would not fit in memory on 7x7): the per-position
+    trace and squared norm from running sums, the per-game ones from the games' summed rows.
+    Returns the two reports and the mean gradient per game."""
+    n = len(targets)
+    total = sum_of_squares = None
+    summed = None
+    index = torch.from_numpy(played.game_of_row())
+    for start in range(0, n, rows):
+        part = slice(start, start + rows)
+        grads = per_position_gradients(
+            net, played.rows.planes[part], played.legal[part], targets[part]
+        ).double()
+        if total is None:
+            total = torch.zeros(grads.shape[1], dtype=torch.float64)
+            sum_of_squares = 0.0
+            summed = torch.zeros(played.games(), grads.shape[1], dtype=torch.float64)
+        total += grads.sum(0)
+        sum_of_squares += float((grads**2).sum())
+        summed.index_add_(0, index[part], grads)
+    mean = total / n
+    trace = (sum_of_squares - n * float(mean @ mean)) / (n - 1)
+    per_position = _noise(trace, float(mean @ mean) - trace / n)
+    stats = gradient_stats(summed)
+    return per_position, _noise(stats.trace, stats.squared_norm), stats.mean
+
+
+def _noise(trace: float, squared_norm: float) -> dict:
+    """The trace, the (unbiased) squared norm of the mean, and the noise scale, to 4 figures."""
+    return {
+        "trace": float(f"{trace:.4g}"),
+        "squared_norm": float(f"{squared_norm:.4g}"),
+        "noise_scale": float(f"{trace / squared_norm:.4g}") if squared_norm > 0 else None,
+    }
+
+
+def _positions(played: PolicyGames, config: SelfPlayConfig) -> list[Position]:
+    """Every position of the games, in row order, replayed from their moves."""
+    states = []
+    for moves in played.rows.moves:
+        position = Position(config.size, config.komi, config.suicide_allowed)
+        for action in moves:
+            states.append(position)
+            position = position.play(action)
+    return states
 
 
 # ----------------------------------------------------------------------------------------------
