@@ -149,22 +149,15 @@ def network_player(
     return MCTSPlayer(simulations, evaluator(net), seed, search, suicide_allowed)
 
 
-class PolicyPlayer:
+class PolicyPlayer(RandomPlayer):
     """A network's raw policy, no search: every move sampled from its priors renormalised over
     the legal moves, as AlphaGo's policy networks played on their own (Silver et al. 2016) and
-    as `straw.outcome_rl` trains them. `evaluate` is `straw.nets.evaluator(net)`."""
+    as `straw.outcome_rl` trains them. `evaluate` is `straw.nets.evaluator(net)`; the game is
+    kept as the random player keeps it."""
 
     def __init__(self, evaluate: mcts.Evaluate, seed: int = 0, suicide_allowed: bool = False):
+        super().__init__(seed, suicide_allowed)
         self.evaluate = evaluate
-        self.rng = np.random.default_rng(seed)
-        self.suicide_allowed = suicide_allowed
-        self.position = Position(9, 7.5, suicide_allowed)
-
-    def new_game(self, size: int, komi: float) -> None:
-        self.position = Position(size, komi, self.suicide_allowed)
-
-    def play(self, action: int) -> None:
-        self.position = self.position.play(action)
 
     def genmove(self) -> int:
         priors, _ = self.evaluate([self.position])
