@@ -222,3 +222,9 @@ def alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"  # a zombie has ended; only its exit status is left to collect
+
+
+def test_a_log_without_evaluation_games_writes_null_not_nan(tmp_path):
+    run(replace(TINY, iterations=1, eval_games=0), tmp_path)
+    line = (tmp_path / "log.jsonl").read_text()
+    assert "NaN" not in line and json.loads(line)["policy_vs_random"] is None

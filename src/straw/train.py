@@ -13,6 +13,12 @@ where pi is the search's visit distribution, z the game's result for the player 
 (p, v) the network's outputs. After every iteration it writes a checkpoint and a line of the JSONL
 log, and measures the network's raw policy (no search) against a random player.
 
+The same loop trains by policy gradient from the game's result instead (`learner="pg"`,
+`straw.outcome_rl`): no search and no buffer; an iteration plays `games_per_iteration` games of
+the raw policy in `steps_per_iteration` batches and takes one gradient step on each batch, as
+it is played. Checkpoints, log, resumption and `cpu_budget` (stop once training has used that
+much CPU time) are the same for both.
+
 Resuming. Every random choice of iteration i comes from the run's seed and i, so nothing random
 needs saving. The checkpoint (`state.safetensors`: network, optimizer moments, replay buffer,
 iteration) is written to a temporary file and renamed, so a killed process leaves the previous
