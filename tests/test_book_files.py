@@ -51,6 +51,12 @@ def test_binder_installs_every_pin():
     assert re.fullmatch(r"python-3\.(1[1-9])", python), "straw needs Python 3.11 or newer"
 
 
+def test_binder_installs_the_cpu_build_of_torch():
+    """PyPI's torch for Linux is the CUDA build; Binder's image takes PyTorch's CPU wheel."""
+    options = [shlex.split(line) for line in requirement_lines(BINDER / "requirements.txt")]
+    assert ["--extra-index-url", "https://download.pytorch.org/whl/cpu"] in options
+
+
 def test_binder_installs_gnu_go_and_straw():
     assert "gnugo" in requirement_lines(BINDER / "apt.txt")
     post_build = BINDER / "postBuild"
