@@ -99,7 +99,10 @@ class Node:
 
 @dataclass(frozen=True)
 class PUCT:
-    """AlphaZero's rule: Q(a) + c * P(a) * sqrt(N) / (1 + N(a)) (Silver et al. 2017, Methods)."""
+    """The PUCT rule of AlphaGo Zero and AlphaZero: Q(a) + c * P(a) * sqrt(N) / (1 + N(a)),
+    with c constant. AlphaZero's pseudocode (Silver et al. 2018) grows c with the parent's
+    visits, c_init + log((1 + N + c_base) / c_base) with c_init = 1.25, c_base = 19652: under
+    0.1 more than c_init below 1,600 visits, so c = c_init here."""
 
     c: float = 1.25
     unvisited_value: float = 0.0  # Q of an unvisited child ("first-play urgency")
