@@ -197,8 +197,9 @@ async () => {
   }
   const images = await Promise.all([...document.images].map(async img => {
     img.loading = 'eager';
-    try { await img.decode(); return {src: img.src, ok: true}; }
-    catch (e) { return {src: img.src, ok: false}; }
+    const alt = img.getAttribute('alt') || '';
+    try { await img.decode(); return {src: img.src, alt: alt, ok: true}; }
+    catch (e) { return {src: img.src, alt: alt, ok: false}; }
   }));
   const article = document.querySelector('article') || document.body;
   const prose = article.cloneNode(true);
@@ -266,6 +267,16 @@ def test_every_image_loads(entry: TocPage, visits):
     images = visits[entry.docname].facts["images"]
     broken = [image["src"] for image in images if not image["ok"]]
     assert broken == [], f"{entry.html}: images that do not load: {broken}"
+
+
+@pytest.mark.parametrize("entry", PAGES, ids=page_ids(PAGES))
+def test_every_figure_says_what_it_shows(entry: TocPage, visits):
+    """A cell's image output is saved under its hash, and without alt text in the cell's
+    metadata (mystnb.image.alt) a screen reader reads that name out. Every one needs words."""
+    images = visits[entry.docname].facts["images"]
+    outputs = [image for image in images if re.search(r"/[0-9a-f]{64}\.png$", image["src"])]
+    mute = [image["src"] for image in outputs if len(image["alt"].split()) < 5]
+    assert mute == [], f"{entry.html}: figures without alt text: {mute}"
 
 
 @pytest.mark.parametrize("entry", PAGES, ids=page_ids(PAGES))
