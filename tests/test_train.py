@@ -16,7 +16,16 @@ from straw.__main__ import main
 from straw.go import Position
 from straw.nets import load_network, read_safetensors
 from straw.selfplay import SelfPlayConfig, play_games
-from straw.train import ReplayBuffer, TrainConfig, loss_terms, read_log, train
+from straw.train import (
+    RECIPES,
+    ReplayBuffer,
+    TrainConfig,
+    add_arguments,
+    loss_terms,
+    read_log,
+    settings,
+    train,
+)
 
 torch.set_num_threads(1)  # tiny networks: a second thread only waits on the first
 
@@ -162,6 +171,37 @@ def test_the_command_line_says_what_is_wrong(capsys, tmp_path):
         main(["train", "--board", "30", "--run-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match="must be positive"):
         main(["train", "--board", "5", "--run-dir", str(tmp_path), "--simulations", "0"])
+
+
+def parsed(*argv: str):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(["--run-dir", "runs/x", *argv])
+
+
+def test_the_book_recipe_is_a_preset_that_options_override():
+    plain = settings(parsed("--board", "7"))
+    assert (
+        plain["search"] == "puct" and not plain["auxiliary"]
+    )  # without it: TrainConfig's defaults
+    book = settings(parsed("--board", "7", "--recipe", "book"))
+    assert {name: book[name] for name in RECIPES[7]} == RECIPES[7]
+    assert book["search"] == "gumbel" and book["auxiliary"] and book["jobs"] == TrainConfig().jobs
+    mine = settings(
+        parsed("--board", "7", "--recipe", "book", "--simulations", "64", "--seed", "3")
+    )
+    assert mine == {**book, "simulations": 64, "seed": 3}
+    # an option given with the default's value still overrides the recipe
+    assert (
+        settings(parsed("--board", "5", "--recipe", "book", "--score-weight", "0"))["score_weight"]
+        == 0
+    )
+    TrainConfig(**book, board=7, komi=9.0)  # the recipe is a valid config
+    TrainConfig(**settings(parsed("--board", "5", "--recipe", "book")), board=5, komi=0.0)
+    with pytest.raises(SystemExit, match="recipe for 5x5 and 7x7, not 9x9"):
+        settings(parsed("--board", "9", "--recipe", "book"))
 
 
 def test_the_command_line_trains_on_a_dask_cluster_as_on_this_machine(tmp_path):

@@ -516,26 +516,51 @@ def policy_vs_random(net: PolicyValueNet, size: int, komi: float, games: int, se
 
 DEFAULT_KOMI = {5: 0.0, 7: 9.0}  # 5x5: the solved board at komi 0; 7x7: komi 9 (believed B+9)
 
+# `--recipe book`: the loop the book recommends on each board, the settings of the runs whose
+# networks it ships (checkpoints/5x5, checkpoints/7x7-gumbel) but for --jobs. Without it every
+# setting is TrainConfig's default: the plain loop of chapter 6. An option given on the command
+# line overrides the recipe's.
+RECIPES = {
+    5: dict(
+        auxiliary=True, iterations=400, games_per_iteration=64, simulations=32,
+        temperature_moves=8, score_weight=1.0, buffer_size=40000, batch_size=256,
+        steps_per_iteration=60, eval_games=20,
+    ),
+    7: dict(
+        blocks=3, channels=32, auxiliary=True, iterations=1000, games_per_iteration=32,
+        search="gumbel", c_scale=0.1, simulations=32, temperature_moves=10, dirichlet_alpha=0.2,
+        score_weight=1.0, buffer_size=40000, batch_size=128, steps_per_iteration=40,
+        eval_games=10,
+    ),
+}  # fmt: skip
+
 
 def add_arguments(parser) -> None:
-    """The options of `python -m straw train`, one per field of `TrainConfig`."""
+    """The options of `python -m straw train`, one per field of `TrainConfig`; an option not
+    given is None, so that `main` can tell it from one given with the default's value."""
     defaults = TrainConfig()
     parser.add_argument("--board", type=int, required=True, help="board size, 2 to 19")
     parser.add_argument("--run-dir", required=True, help="where the run lives (resumed if there)")
     parser.add_argument("--komi", type=float, help="komi (default 0 on 5x5, 9 on 7x7, else 7.5)")
+    parser.add_argument(
+        "--recipe",
+        choices=("book",),
+        help="start from the settings the book recommends for the board (5x5 and 7x7: the "
+        "runs of checkpoints/5x5 and checkpoints/7x7-gumbel); options given override them",
+    )
     for f in fields(TrainConfig):
         if f.name in ("board", "komi"):
             continue
         default = getattr(defaults, f.name)
         flag = "--" + f.name.replace("_", "-")
         if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", help="(off)")
+            parser.add_argument(flag, action="store_true", default=None, help="(off)")
             continue
         kind = float if f.name == "resign_threshold" else type(default)
         choices = {"search": ("puct", "gumbel"), "learner": LEARNERS, "baseline": BASELINES}.get(
             f.name
         )
-        parser.add_argument(flag, type=kind, default=default, choices=choices, help=f"({default})")
+        parser.add_argument(flag, type=kind, choices=choices, help=f"({default})")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training (1)")
     parser.add_argument(
         "--scheduler",
@@ -544,15 +569,36 @@ def add_arguments(parser) -> None:
     )
 
 
+def settings(args) -> dict:
+    """The TrainConfig fields but board and komi: the defaults, then the recipe's, then the
+    options given on the command line."""
+    options = {f.name: getattr(TrainConfig(), f.name) for f in fields(TrainConfig)}
+    if args.recipe is not None:
+        if args.board not in RECIPES:
+            boards = " and ".join(f"{n}x{n}" for n in RECIPES)
+            raise SystemExit(
+                f"error: the book has a recipe for {boards}, not {args.board}x{args.board}"
+            )
+        options.update(RECIPES[args.board])
+    given = {
+        f.name: getattr(args, f.name)
+        for f in fields(TrainConfig)
+        if f.name not in ("board", "komi")
+    }
+    options.update({name: value for name, value in given.items() if value is not None})
+    del options["board"], options["komi"]
+    return options
+
+
 def main(args, argv: list[str]) -> int:
     """Run the command: build the config from `args`, train, report where the checkpoint is."""
     if not 2 <= args.board <= 19:
         raise SystemExit(f"error: board sizes are 2 to 19, not {args.board}")
-    options = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "komi"}
+    options = settings(args)
     komi = args.komi if args.komi is not None else DEFAULT_KOMI.get(args.board, 7.5)
     torch.set_num_threads(max(args.threads, 1))
     try:
-        config = TrainConfig(**options, komi=komi)
+        config = TrainConfig(**options, board=args.board, komi=komi)
         command = "python -m straw train " + " ".join(shlex.quote(a) for a in argv)
         if args.scheduler is None:
             record = train(config, args.run_dir, command=command)
