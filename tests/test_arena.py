@@ -17,6 +17,7 @@ from straw.arena import (
     margin_counts,
     match,
     network_player,
+    p_value_text,
     permutation_test,
     play_game,
     sign_test,
@@ -297,10 +298,17 @@ def test_permutation_test_tells_shifted_samples_from_exchangeable_ones():
     rng = np.random.default_rng(0)
     same = permutation_test(rng.normal(0, 1, 30), rng.normal(0, 1, 30), rounds=2000)
     shifted = permutation_test(rng.normal(0, 1, 30), rng.normal(2, 1, 30), rounds=2000)
-    assert same > 0.05 and shifted == 1 / 2001  # no relabelling as extreme as the observed one
+    assert same > 0.05 and shifted == 2 / 2001  # no relabelling as extreme, in either tail
     assert permutation_test([1, 2, 3], [1, 2, 3], rounds=100) == 1.0  # every split as far apart
     with pytest.raises(ValueError, match="two samples"):
         permutation_test([], [1.0])
+
+
+def test_a_p_value_at_the_permutation_tests_floor_is_printed_as_a_bound():
+    assert p_value_text(2 / 20_001, 20_000) == "p < 1e-4"  # 9.9995e-5: below 1e-4
+    assert p_value_text(2 / 2_001, 2_000) == "p < 1e-3"
+    assert p_value_text(2 / 2_000, 1_999) == "p <= 1e-3"  # the floor is 1e-3 itself
+    assert p_value_text(0.0312, 20_000) == p_value_text(0.0312) == "p = 0.03"
 
 
 def test_margin_counts_tally_each_margin_largest_first():

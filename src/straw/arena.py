@@ -33,6 +33,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+from scipy import stats
 
 from straw import mcts
 from straw.go import Position, move_cap, random_move
@@ -263,7 +264,9 @@ def play_game(
 
 
 def wilson_interval(successes: float, trials: int, z: float = Z_95) -> tuple[float, float]:
-    """The Wilson score interval for a proportion (a draw counts as half a success)."""
+    """The Wilson score interval for a proportion (a draw counts as half a success). Written out
+    here because scipy's (`binomtest(...).proportion_ci(method="wilson")`) takes whole
+    successes, and a match's score with its half-won draws is not one."""
     if trials <= 0:
         raise ValueError("an interval needs at least one game")
     p = successes / trials
@@ -276,32 +279,39 @@ def wilson_interval(successes: float, trials: int, z: float = Z_95) -> tuple[flo
 
 def sign_test(better: int, worse: int) -> float:
     """The two-sided p-value of the sign test: how likely a split at least as uneven as `better`
-    against `worse` is if either side were equally likely (ties are left out before counting).
-    Exact: twice the binomial tail, P(X <= min) with X ~ Binomial(better + worse, 1/2)."""
+    against `worse` is if either side were equally likely (ties are left out before counting):
+    scipy's exact binomial test at 1/2, and 1 when nothing is left to count."""
     if better < 0 or worse < 0:
         raise ValueError(f"counts are 0 or more, not {better} and {worse}")
-    n = better + worse
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(better, worse) + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    return float(stats.binomtest(better, better + worse).pvalue) if better + worse else 1.0
 
 
 def permutation_test(a, b, rounds: int = 20_000, seed: int = 0) -> float:
     """The two-sided p-value of a permutation test of equal means, for two samples of game
-    margins (say): how often `rounds` random relabellings of the pooled values into groups of
-    the two sizes give a difference of means at least as large as the observed one, counting the
-    observed split itself (so it is never 0)."""
+    margins (say): scipy's, with `rounds` random relabellings of the pooled values. Each tail
+    counts the observed split among the relabellings, so the smallest p is 2 / (rounds + 1):
+    print it with `p_value_text`, which says "p < ..." there."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if len(a) == 0 or len(b) == 0:
         raise ValueError("a permutation test needs two samples with at least one value each")
-    pooled, observed = np.concatenate([a, b]), abs(a.mean() - b.mean())
-    rng = np.random.default_rng(seed)
-    hits = 0
-    for _ in range(rounds):
-        shuffled = rng.permutation(pooled)
-        hits += abs(shuffled[: len(a)].mean() - shuffled[len(a) :].mean()) >= observed - 1e-9
-    return (hits + 1) / (rounds + 1)
+
+    def difference(x, y, axis):
+        return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+    result = stats.permutation_test(
+        (a, b), difference, n_resamples=rounds, vectorized=True, rng=np.random.default_rng(seed)
+    )
+    return float(result.pvalue)
+
+
+def p_value_text(p: float, rounds: int | None = None) -> str:
+    """A p-value as the text gives it, to one significant figure: 'p = 0.03'. For a permutation
+    test of `rounds` relabellings, a p at its floor 2 / (rounds + 1) says only that no
+    relabelling was as extreme as the data: 'p < 1e-4' (the floor, rounded up to a power of ten)."""
+    if rounds is not None and p <= 2 / (rounds + 1) * (1 + 1e-9):
+        power = math.ceil(math.log10(2 / (rounds + 1)))
+        return f"p {'<' if 2 / (rounds + 1) < 10**power else '<='} 1e{power}"
+    return f"p = {p:.1g}"
 
 
 def elo(score: float) -> float:
