@@ -2,7 +2,7 @@
 Python loop of one backward pass per answer.
 
 Target: the vectorised version at least 10x faster than the loop, for a batch of answers to a
-combination lock with the model of chapters 10 and 11 (2 layers, width 32) by default.
+combination lock with the model of chapters 11 and 12 (2 layers, width 32) by default.
 
     python benchmarks/per_sample_grads.py --vocab 16 --length 8 --batch 256
 """

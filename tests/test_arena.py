@@ -1,6 +1,7 @@
 """Players, games and matches: the rules are enforced, colours alternate, the statistics are
 right, and the pure Monte Carlo player beats a random one."""
 
+import json
 import math
 
 import numpy as np
@@ -11,6 +12,7 @@ from straw.arena import (
     MCTSPlayer,
     PolicyPlayer,
     RandomPlayer,
+    by_colour,
     elo,
     elo_ladder,
     make_player,
@@ -21,6 +23,7 @@ from straw.arena import (
     permutation_test,
     play_game,
     sign_test,
+    stored_match,
     wilson_interval,
 )
 from straw.game import IllegalMove
@@ -315,3 +318,28 @@ def test_margin_counts_tally_each_margin_largest_first():
     assert margin_counts([3.0, 25.0, -6.0, 25.0, 3.0, 25.0]) == "+25 x3, +3 x2, -6 x1"
     assert margin_counts([]) == ""
     assert margin_counts([-0.0, 0.0, -0.0]) == "+0 x3"  # a draw seen from White's side is no -0
+
+
+def test_by_colour_splits_alternating_games():
+    margins = [25.0, -3.0, 0.0, 4.0, -1.0]  # Black, White, Black, White, Black
+    assert by_colour(margins) == {"Black": (1, 1, 1), "White": (1, 0, 1)}
+
+
+def test_stored_match_prints_and_returns_the_rows(tmp_path, capsys):
+    row = {
+        "checkpoint": "iter_0010.safetensors",
+        "training_cpu_seconds": 600.0,
+        "wins": 2,
+        "losses": 1,
+        "draws": 0,
+        "margins": [3.0, -2.0, 3.0],
+    }
+    path = tmp_path / "match.json"
+    command = "python benchmarks/strength_curve.py X"
+    path.write_text(json.dumps({"command": command, "results": [row]}))
+    assert stored_match(path) == [row]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        command,
+        "  iter_0010.safetensors (10 CPU-min): 2-1-0; margins +3 x2, -2 x1",
+    ]

@@ -77,7 +77,7 @@ def setup_cells() -> dict[str, dict]:
 
 def test_every_chapter_starts_with_the_same_setup_cell():
     cells = setup_cells()
-    assert len(cells) == 12
+    assert len(cells) == 14
     sources = {"".join(cell["source"]) for cell in cells.values()}
     assert len(sources) == 1, "the setup cell differs between chapters"
     for name, cell in cells.items():

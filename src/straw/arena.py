@@ -25,11 +25,13 @@ them (Bradley-Terry, as BayesElo).
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -328,6 +330,28 @@ def margin_counts(margins) -> str:
     """'+25 x18, +3 x2': how often each final margin came in a match, largest first."""
     counts = Counter(m + 0.0 for m in margins)  # -0.0 and 0.0 are one draw
     return ", ".join(f"{m:+g} x{counts[m]}" for m in sorted(counts, reverse=True))
+
+
+def by_colour(margins) -> dict[str, tuple[int, int, int]]:
+    """Wins, draws and losses as Black and as White, for a match whose colours alternate with
+    its player Black in the first game (the margins are from that player's view)."""
+    return {
+        colour: (sum(m > 0 for m in part), sum(m == 0 for m in part), sum(m < 0 for m in part))
+        for colour, part in (("Black", list(margins)[0::2]), ("White", list(margins)[1::2]))
+    }
+
+
+def stored_match(path) -> list[dict]:
+    """A match stored by `benchmarks/strength_curve.py`: prints its command and, for each
+    network, its training time, wins-losses-draws and margins; returns the rows."""
+    part = json.loads(Path(path).read_text())
+    print(part["command"])
+    for r in part["results"]:
+        print(
+            f"  {r['checkpoint']} ({r['training_cpu_seconds'] / 60:.0f} CPU-min): "
+            f"{r['wins']}-{r['losses']}-{r['draws']}; margins {margin_counts(r['margins'])}"
+        )
+    return part["results"]
 
 
 @dataclass

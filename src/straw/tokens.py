@@ -377,6 +377,6 @@ class TokenGame:
 
 
 # The Game contract's declarations (straw.game): one player, and the verifier's 0 or 1. They are
-# set here, not in the class body, because chapter 9 shows that body and compares its output.
+# set here, not in the class body, because chapter 10 shows that body and compares its output.
 TokenGame.num_players = 1
 TokenGame.outcome_range = (0.0, 1.0)
