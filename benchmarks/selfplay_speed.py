@@ -22,7 +22,13 @@ after each move, visit-count sampling for the first moves.
   same batches: what `straw.nets.inference_copy` saves.
 - Memory kept, and glibc's defaults: the folded network alone, each timed in a new process, one
   that asks glibc to keep freed memory (`straw.nets.keep_freed_memory`, as every evaluator does)
-  and one that does not: what keeping it saves.
+  and one that does not: what keeping it saves, and the page faults per network call each way.
+  Why it matters: every tensor a forward pass makes is a fresh `malloc`. glibc maps a block over
+  its threshold (128 KiB to start with) straight from the system and unmaps it when it is freed,
+  and trims the top of its heap when enough is free there, so the next call can fault the same
+  activations in again page by page. glibc raises its thresholds as it sees large blocks freed,
+  so how often that happens by default depends on where the blocks fall in the heap;
+  `keep_freed_memory` sets the thresholds so that freed memory stays mapped.
 
     python benchmarks/selfplay_speed.py [--seconds 10] [--games 64] [--threads 1]
 """
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -170,19 +177,27 @@ def running(module):
 
 def network_in_new_process(size: int, batch: int, seconds: float, keep: bool, threads: int):
     """Positions per second of the folded `size` network alone on batches of `batch` empty
-    boards (its cost does not depend on the stones), timed in a new process that calls
-    `keep_freed_memory` first or leaves glibc's malloc as it is (a process cannot undo it)."""
+    boards (its cost does not depend on the stones), and its page faults per call, timed in a
+    new process that calls `keep_freed_memory` first or leaves glibc's malloc as it is (a
+    process cannot undo it)."""
     argv = [sys.executable, __file__, "--network-alone", str(size), str(batch), str(int(keep))]
     argv += ["--seconds", str(seconds), "--threads", str(threads)]
-    return float(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+    output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    rate, faults = output.split()
+    return float(rate), float(faults)
 
 
-def network_alone(size: int, batch: int, keep: bool, seconds: float) -> float:
-    """What `network_in_new_process` runs there."""
+def network_alone(size: int, batch: int, keep: bool, seconds: float) -> tuple[float, float]:
+    """What `network_in_new_process` runs there: positions per second, and the minor page faults
+    per network call while they were timed."""
     if keep:
         keep_freed_memory()
     net, _ = load_network(CHECKPOINTS / f"{size}x{size}" / "network.safetensors", size)
-    return network_only(running(inference_copy(net)), [Position(size)] * batch, batch, seconds)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    start = time.perf_counter()
+    rate = network_only(running(inference_copy(net)), [Position(size)] * batch, batch, seconds)
+    calls = rate * (time.perf_counter() - start) / batch
+    return rate, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / calls
 
 
 def main() -> None:
@@ -195,7 +210,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.network_alone:  # the new process of `network_in_new_process`
         size, batch, keep = args.network_alone
-        print(network_alone(size, batch, bool(keep), args.seconds))
+        print(*network_alone(size, batch, bool(keep), args.seconds))
         return
 
     print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
@@ -216,7 +231,7 @@ def main() -> None:
         rules = rules_per_simulation(timed.kept, args.seconds)
         rest = 1 / batched - network - rules
         slower = network_only(running(net), positions, args.games, args.seconds)
-        kept, default = (
+        (kept, kept_faults), (default, default_faults) = (
             network_in_new_process(size, args.games, args.seconds, keep, args.threads)
             for keep in (True, False)
         )
@@ -235,7 +250,9 @@ def main() -> None:
             f"  unfolded network, batch {args.games} {slower:7,.0f}   (batch norms apart: the "
             f"folded copy is {ceiling / slower:.2f}x as fast)\n"
             f"  network alone, memory kept {kept:7,.0f}   glibc's defaults {default:7,.0f}   "
-            f"(keeping freed memory: {kept / default:.2f}x as fast)"
+            f"(keeping freed memory: {kept / default:.2f}x as fast)\n"
+            f"  page faults per network call: memory kept {kept_faults:.1f}, glibc's defaults "
+            f"{default_faults:.1f}"
         )
 
 

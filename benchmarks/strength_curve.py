@@ -1,10 +1,11 @@
 """Strength against training time: each checkpoint of a run plays a match against one opponent.
 
 Every network plays as the AlphaZero player (`straw.arena.MCTSPlayer` with PUCT, guided by the
-network, `--simulations` a move; root noise with `--noise`), or with `--player policy` as its
-raw policy (`straw.arena.PolicyPlayer`, each move sampled from it, no search), against the
-opponent, colours alternating, games played to two passes and scored by Tromp-Taylor at the
-komi the run trained with. Opponents:
+network, `--simulations` a move; root noise with `--noise`), with `--player gumbel` as the same
+network searching with a Gumbel root and no noise (the search the Gumbel paper plays with), or
+with `--player policy` as its raw policy (`straw.arena.PolicyPlayer`, each move sampled from it,
+no search), against the opponent, colours alternating, games played to two passes and scored by
+Tromp-Taylor at the komi the run trained with. Opponents:
 
     random       uniform over moves that do not fill the mover's own eyes
     mcts:N       pure Monte Carlo tree search, N simulations with random rollouts
@@ -61,8 +62,9 @@ def main() -> None:
     parser.add_argument(
         "--player",
         default="net",
-        choices=("net", "policy"),
-        help="the checkpoints play with the search (net) or as their raw policy (policy)",
+        choices=("net", "gumbel", "policy"),
+        help="the checkpoints play with the PUCT search (net), with a Gumbel root and no noise "
+        "(gumbel), or as their raw policy (policy)",
     )
     parser.add_argument("--games", type=int, default=20, help="games per checkpoint")
     parser.add_argument("--simulations", type=int, default=64, help="network search size")

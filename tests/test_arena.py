@@ -343,3 +343,21 @@ def test_stored_match_prints_and_returns_the_rows(tmp_path, capsys):
         command,
         "  iter_0010.safetensors (10 CPU-min): 2-1-0; margins +3 x2, -2 x1",
     ]
+
+
+def test_a_gumbel_player_searches_as_its_network_was_trained_and_without_noise(tmp_path):
+    from straw.gumbel import GumbelConfig
+    from straw.nets import NetConfig, PolicyValueNet, save_network
+
+    path = tmp_path / "net.safetensors"
+    net = PolicyValueNet(NetConfig(size=5, blocks=1, channels=8)).eval()
+    trained = {"search": "gumbel", "num_considered": 4, "c_scale": 0.1, "score_weight": 1.0}
+    save_network(net, path, train_config=trained)
+    players = [make_player(f"gumbel:{path}", size=5, simulations=8, seed=s) for s in (0, 1)]
+    config = players[0].config
+    assert isinstance(config, GumbelConfig) and config.gumbel_scale == 0
+    assert (config.num_considered, config.c_scale) == (4, 0.1) and config.utility is not None
+    games = [play_game(player, RandomPlayer(seed=2), 5, 0.0).moves for player in players]
+    assert games[0] == games[1]  # no noise: the seed changes nothing
+    with pytest.raises(ValueError, match="takes no Dirichlet noise"):
+        make_player(f"gumbel:{path}", size=5, noise=True)

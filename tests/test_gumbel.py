@@ -130,3 +130,18 @@ def test_bad_use_is_refused_with_a_reason():
         tree.improved_policy(temperature=0.5)
     with pytest.raises(NotImplementedError):
         tree.advance(0)
+
+
+def test_without_gumbel_noise_the_halving_starts_from_the_prior_top_actions():
+    """gumbel_scale 0, as at play time: the considered actions are the prior's top k, whatever
+    the seed, and the search is the same search for every seed."""
+    lock = CombinationLock(vocab=32, length=1, secret=(31,))
+    prior = np.linspace(1, 2, 32)
+    prior /= prior.sum()  # the top 4 are the last four tokens
+    searched = []
+    for seed in range(3):
+        config = gumbel.GumbelConfig(num_considered=4, gumbel_scale=0.0, seed=seed)
+        tree = mcts.run(config.new_tree(lock.game(), 9), prior_evaluator(prior), 9)
+        assert set(np.flatnonzero(tree.visit_counts())) == {28, 29, 30, 31}
+        searched.append((tree.best_action(), tuple(tree.visit_counts())))
+    assert searched[0][0] == 31 and len(set(searched)) == 1

@@ -9,11 +9,13 @@ over GTP is one (`straw.gtp_client.GnuGoPlayer`). Here are the others:
 - `MCTSPlayer`: `straw.mcts` with any evaluator; by default random rollouts with that policy and
   the UCT rule, a pure Monte Carlo player. The tree is kept between moves.
 - `network_player(net)`: the AlphaZero player, an `MCTSPlayer` with `PUCT` guided by a trained
-  network of `straw.nets` (torch is imported only for it).
+  network of `straw.nets` (torch is imported only for it); with `gumbel`, the same network
+  playing by Gumbel sequential halving at the root instead (`straw.gumbel`), as Danihelka et al.
+  (2022) play.
 - `PolicyPlayer`: the same network's raw policy, each move sampled from it, no search.
 
 `make_player(spec)` builds any of them from a word, as the command line and the benchmarks name
-them: `random`, `mcts:N`, `gnugo:L`, `net:FILE` or `policy:FILE`.
+them: `random`, `mcts:N`, `gnugo:L`, `net:FILE`, `gumbel:FILE` or `policy:FILE`.
 
 `play_game` plays one game to the end (two passes, or a move cap) and scores it by Tromp-Taylor
 into a `straw.sgf.GameRecord`;
@@ -29,7 +31,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -39,6 +41,7 @@ from scipy import stats
 
 from straw import mcts
 from straw.go import Position, move_cap, random_move
+from straw.gumbel import GumbelConfig
 from straw.sgf import GameRecord
 
 if TYPE_CHECKING:
@@ -88,7 +91,9 @@ class MCTSPlayer:
     without root noise: a pure Monte Carlo tree search player. The subtree under the moves played
     is kept for the next search (`reuse_tree`), so its visits count towards the next move. Root
     noise, if `config` asks for it, comes from one generator for all the player's games (seeded
-    with `config.seed`), so that each game of a match draws noise of its own.
+    with `config.seed`), so that each game of a match draws noise of its own. A
+    `straw.gumbel.GumbelConfig` as `config` searches with a Gumbel root instead: a new tree every
+    move, since its halving is planned for one search.
     """
 
     def __init__(
@@ -107,7 +112,7 @@ class MCTSPlayer:
         self.config = config or mcts.SearchConfig(rule=mcts.UCT(), seed=seed)
         self.rng = np.random.default_rng(self.config.seed)  # the root noise of every search
         self.suicide_allowed = suicide_allowed
-        self.reuse_tree = reuse_tree
+        self.reuse_tree = reuse_tree and not isinstance(self.config, GumbelConfig)
         self.position = Position(9, 7.5, suicide_allowed)
         self.tree: mcts.Tree | None = None
 
@@ -125,7 +130,9 @@ class MCTSPlayer:
     def genmove(self) -> int:
         if self.position.is_terminal():
             raise ValueError("the game is over: there is no move to generate")
-        if self.tree is None:
+        if isinstance(self.config, GumbelConfig):
+            self.tree = self.config.new_tree(self.position, self.simulations)
+        elif self.tree is None:
             self.tree = mcts.Tree(self.position, self.config, self.rng)
         mcts.run(self.tree, self.evaluate, self.simulations)
         return self.tree.best_action()
@@ -138,17 +145,26 @@ def network_player(
     noise: bool = False,
     suicide_allowed: bool = False,
     score_weight: float = 0.0,
+    gumbel: GumbelConfig | None = None,
 ) -> MCTSPlayer:
     """The AlphaZero player: the same search with the PUCT rule, guided by the network `net`.
     With `noise`, Dirichlet noise at the root of every search, alpha = 10 / moves on the empty
     board as in self-play, so that games against a deterministic opponent are not all alike.
     `score_weight` values the games that end inside the search by `straw.go.utility`; it must be
-    the weight the network's values were trained on (`make_player` reads it from the file)."""
+    the weight the network's values were trained on (`make_player` reads it from the file).
+    With `gumbel`, the root is Gumbel sequential halving with those settings (their utility and
+    seed replaced by this player's) and `noise` must be off: the noise of a Gumbel root is its
+    `gumbel_scale`."""
     from straw.nets import evaluator
 
-    alpha = 10 / (net.config.size**2 + 1) if noise else None
     utility = partial(Position.utility, score_weight=score_weight) if score_weight else None
-    search = mcts.SearchConfig(rule=mcts.PUCT(), dirichlet_alpha=alpha, seed=seed, utility=utility)
+    if gumbel is not None:
+        if noise:
+            raise ValueError("a Gumbel root takes no Dirichlet noise; set its gumbel_scale")
+        search = replace(gumbel, seed=seed, utility=utility)
+    else:
+        alpha = 10 / (net.config.size**2 + 1) if noise else None
+        search = mcts.SearchConfig(mcts.PUCT(), dirichlet_alpha=alpha, seed=seed, utility=utility)
     return MCTSPlayer(simulations, evaluator(net), seed, search, suicide_allowed)
 
 
@@ -169,7 +185,9 @@ class PolicyPlayer(RandomPlayer):
         return int(self.rng.choice(legal, p=p / p.sum()))
 
 
-PLAYER_SPECS = "random, mcts:N (N simulations), gnugo:L (GNU Go level L), net:FILE or policy:FILE"
+PLAYER_SPECS = (
+    "random, mcts:N (N simulations), gnugo:L (GNU Go level L), net:FILE, gumbel:FILE or policy:FILE"
+)
 
 
 def make_player(
@@ -187,6 +205,9 @@ def make_player(
         gnugo:L     GNU Go at level L (`straw.gtp_client.GnuGoPlayer`, removing dead stones)
         net:FILE    `network_player` of the network saved in FILE, `simulations` a move, with
                     root noise if `noise`; with `size`, a network for another board is refused
+        gumbel:FILE the same network searching with a Gumbel root (`network_player` with
+                    `gumbel`): the number of actions considered and c_scale it was trained
+                    with, and no noise (`gumbel_scale` 0), as Danihelka et al. (2022) play
         policy:FILE `PolicyPlayer`: the same network's raw policy, no search
 
     Raises ValueError, saying what is wrong, for any other word, a number that is not a whole
@@ -200,7 +221,7 @@ def make_player(
         from straw.gtp_client import GnuGoPlayer
 
         return GnuGoPlayer(level=_count(spec, value, 0), capture_all_dead=True, seed=seed)
-    if kind in ("net", "policy") and value:
+    if kind in ("net", "gumbel", "policy") and value:
         from pathlib import Path
 
         from straw.nets import evaluator, load_network
@@ -210,8 +231,16 @@ def make_player(
         net, metadata = load_network(value, size)
         if kind == "policy":
             return PolicyPlayer(evaluator(net), seed, suicide_allowed)
-        score_weight = metadata.get("train_config", {}).get("score_weight", 0.0)
-        return network_player(net, simulations, seed, noise, suicide_allowed, score_weight)
+        trained = metadata.get("train_config", {})
+        gumbel = None
+        if kind == "gumbel":
+            gumbel = GumbelConfig(
+                trained.get("num_considered", 16),
+                c_scale=trained.get("c_scale", 1.0),
+                gumbel_scale=0.0,
+            )
+        score_weight = trained.get("score_weight", 0.0)
+        return network_player(net, simulations, seed, noise, suicide_allowed, score_weight, gumbel)
     raise ValueError(f"a player is {PLAYER_SPECS}; not {spec!r}")
 
 
@@ -288,7 +317,10 @@ def sign_test(better: int, worse: int) -> float:
     return float(stats.binomtest(better, better + worse).pvalue) if better + worse else 1.0
 
 
-def permutation_test(a, b, rounds: int = 20_000, seed: int = 0) -> float:
+PERMUTATION_ROUNDS = 20_000  # relabellings of every permutation test in the book
+
+
+def permutation_test(a, b, rounds: int = PERMUTATION_ROUNDS, seed: int = 0) -> float:
     """The two-sided p-value of a permutation test of equal means, for two samples of game
     margins (say): scipy's, with `rounds` random relabellings of the pooled values. Each tail
     counts the observed split among the relabellings, so the smallest p is 2 / (rounds + 1):

@@ -47,6 +47,9 @@ class GumbelConfig:
     interior: mcts.PUCT | mcts.UCT = field(default_factory=mcts.PUCT)  # rule below the root
     seed: int = 0
     utility: Callable | None = None  # as `straw.mcts.SearchConfig.utility`
+    # the Gumbel noise's scale: 1 in training, where it samples the move played; 0 at play time,
+    # where the halving keeps the prior's top actions and plays the best (mctx's gumbel_scale)
+    gumbel_scale: float = 1.0
 
     def new_tree(self, state, simulations: int) -> GumbelTree:
         """An unsearched Gumbel tree at `state`, its halving planned for `simulations`."""
@@ -114,7 +117,7 @@ class GumbelTree(mcts.Tree):
         self.simulations = simulations
         self.root_value_estimate = 0.0  # evaluate's value of the root, for its player to move
         self.legal = np.array(state.legal_actions())
-        self.noise = self.rng.gumbel(size=len(self.legal))
+        self.noise = g.gumbel_scale * self.rng.gumbel(size=len(self.legal))
         num_considered = min(self.gumbel.num_considered, len(self.legal))
         # the first simulation only expands the root; the schedule covers the rest
         self.schedule = considered_visits(num_considered, max(simulations - 1, 0))
