@@ -90,7 +90,7 @@ def plays_gnu_go(path: Path) -> bool:
 def test_every_chapter_starts_with_the_same_setup_cell():
     """One setup cell, which installs GNU Go only in the chapters that play it."""
     cells = setup_cells()
-    assert len(cells) == 14
+    assert len(cells) == 15
     for name, cell in cells.items():
         assert SETUP_TAGS <= set(cell["metadata"].get("tags", [])), name
         assert cell["outputs"] == [] and cell["execution_count"] is not None, name

@@ -127,3 +127,11 @@ def test_the_value_head_reads_the_position_after_the_prefix():
     with torch.no_grad():
         expected = torch.sigmoid(model.value(full)[0, 2]).item()  # BOS, 2, 5: after two tokens
     assert abs(values[0] - expected) < 1e-6
+
+
+def test_gain_is_the_share_of_the_possible_improvement_on_the_right_token():
+    prior = np.array([0.5, 0.25, 0.25])
+    assert expert_iteration.gain(np.array([1.0, 0.0, 0.0]), prior, 0) == 1.0
+    assert expert_iteration.gain(prior, prior, 0) == 0.0
+    assert expert_iteration.gain(np.array([0.75, 0.0, 0.25]), prior, 0) == 0.5
+    assert expert_iteration.gain(np.array([0.0, 0.5, 0.5]), prior, 0) == -1.0

@@ -178,6 +178,13 @@ def search_targets(
     return np.array([s.prefix for s in states], dtype=np.int64), targets
 
 
+def gain(target: np.ndarray, prior: np.ndarray, right: int) -> float:
+    """The share of the possible improvement on the right token that a target achieves,
+    (target[right] - prior[right]) / (1 - prior[right]): 1 for a target with all its mass on the
+    right token, 0 for one that leaves the prior's share as it was, negative for less."""
+    return float((target[right] - prior[right]) / (1 - prior[right]))
+
+
 def distil(
     model: transformer.TinyLM,
     optimizer: torch.optim.Optimizer,
