@@ -197,3 +197,33 @@ def test_mean_interval_over_runs():
     for runs in (np.zeros((1, 3)), np.zeros((12, 3))):
         with pytest.raises(ValueError, match="needs 2 to 11 runs"):
             policy_gradients.mean_interval(runs)
+
+
+def test_one_answer_noise_matches_enumeration_and_its_lower_bound():
+    task = RunningSum(3, 2)
+    model = small_model(task, seed=2)
+    prompts = np.array([(a, b) for a in range(3) for b in range(3)])
+    stats = policy_gradients.one_answer_noise(model, prompts, task.partial_sums(prompts))
+    # Enumerate every (prompt, answer) pair: R = 1 only when every step is right.
+    answers = task.all_answers()
+    rows = np.repeat(prompts, len(answers), axis=0)
+    cols = np.tile(answers, (len(prompts), 1))
+    reward = task.token_rewards(rows, cols).all(axis=1).astype(float)
+    grads = policy_gradients.per_sample_gradients(
+        model, rows, cols, np.repeat(reward[:, None], 2, axis=1)
+    ).double()
+    with torch.no_grad():
+        p = transformer.token_log_probs(model, rows, cols).sum(dim=1).exp().double() / 9
+    mean = (p[:, None] * grads).sum(dim=0)
+    trace = float((p * (grads**2).sum(dim=1)).sum() - mean @ mean)
+    assert torch.allclose(stats.mean, mean, atol=1e-7)
+    assert stats.trace == pytest.approx(trace, rel=1e-5)
+    # Cauchy-Schwarz: for a 0/1 reward the noise scale is at least (1 - p) / p ...
+    success = float(p @ torch.as_tensor(reward))
+    assert stats.noise_scale >= (1 - success) / success
+    # ... with equality when there is one prompt.
+    lock = CombinationLock(3, 3, secret=(2, 0, 1))
+    lock_model = small_model(lock, seed=3)
+    one = policy_gradients.one_answer_noise(lock_model, np.zeros((1, 0), int), [lock.secret])
+    q = policy_gradients.success_probability(lock_model, lock)
+    assert one.noise_scale == pytest.approx((1 - q) / q, rel=1e-5)

@@ -23,7 +23,8 @@ for every t) the single- and multi-step weights are equal for every baseline. A 
 (vmap over grad), which is what makes the variance measurable: the trace of the covariance,
 the noise scale tr(Sigma) / |G|^2 (McCandlish et al. 2018) and, where every answer can be
 enumerated (`exact_gradient`), the cosine between a batch's mean gradient and the true one;
-`traces_by_length` measures the trace against the answer's length. `train_policy` runs
+`traces_by_length` measures the trace against the answer's length, and `one_answer_noise` gives
+the exact trace and noise scale when each prompt has one right answer. `train_policy` runs
 REINFORCE with any of these weights, an optional KL penalty to a reference model, and
 `mean_interval` reports a figure over a few seeds with its 95% interval.
 """
@@ -330,6 +331,31 @@ def success_probability(model: transformer.TinyLM, task: Task, prompt=()) -> flo
     if len(accepted) == 0:
         return 0.0
     return float(answer_probabilities(model, task, prompt, accepted).double().sum())
+
+
+def one_answer_noise(model: transformer.TinyLM, prompts, right_answers) -> GradientStats:
+    """Exact noise of no-baseline REINFORCE when each prompt has one right answer.
+
+    The reward is R = [y = y*(x)] and the prompts are drawn uniformly from `prompts`. Then
+    g = R S(y* | x), so with p_x = p(y* | x) and S_x its score (the sum of its token scores):
+
+        G = E g = mean_x p_x S_x,    tr Sigma = mean_x p_x |S_x|^2 - |G|^2.
+
+    No answer is sampled: one backward pass per prompt gives everything. The success
+    probabilities are carried in float64 relative to the largest, so that answers of
+    probability 4^-32 neither underflow nor lose the ratio tr Sigma / |G|^2 (`noise_scale`).
+    """
+    prompts, right_answers = np.asarray(prompts), np.asarray(right_answers)
+    scores = per_sample_gradients(model, prompts, right_answers, np.ones(right_answers.shape))
+    with torch.no_grad():
+        log_p = transformer.token_log_probs(model, prompts, right_answers).sum(dim=1).double()
+    top = log_p.max()
+    w = torch.exp(log_p - top)  # p_x / max p
+    scores = scores.double()
+    gradient = (w[:, None] * scores).mean(dim=0) * torch.exp(top)
+    second = float((w * (scores**2).sum(dim=1)).mean() * torch.exp(top))
+    squared_norm = float(gradient @ gradient)
+    return GradientStats(gradient, second - squared_norm, squared_norm, None)
 
 
 # ----------------------------------------------------------------------------------------------
