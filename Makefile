@@ -6,8 +6,9 @@
 #               and the book built with warnings as errors (rendering the outputs nbval checked)
 #   make lab    open JupyterLab on the chapters
 #
-# The first target that needs it creates .venv from requirements.txt (pinned) and installs the
-# package `straw` from src/ in editable mode; later runs reuse it until requirements change.
+# The first target that needs it creates .venv from requirements.txt (pinned) and the test-only
+# tests/requirements.txt (TRL, the loss's reference), and installs the package `straw` from src/
+# in editable mode; later runs reuse it until requirements change.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -56,13 +57,14 @@ endef
 gnugo:
 	$(call require,{ [ -n "$$GNUGO" ] && [ -x "$$GNUGO" ]; } || command -v gnugo >/dev/null 2>&1 || [ -x /usr/games/gnugo ],gnugo,Part II checks the rules against GNU Go 3.8 and plays matches against it,brew install gnu-go,GNUGO)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt tests/requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), sys.version' 2>/dev/null || \
 	  { echo "error: the book needs Python 3.11 or newer as '$(PYTHON)'; install it, or run"; \
 	    echo "       make PYTHON=/path/to/python3.11 $(MAKECMDGOALS)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

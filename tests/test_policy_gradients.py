@@ -1,13 +1,16 @@
 """REINFORCE weights, per-sample gradients against backward passes, exact gradients, intervals."""
 
+import itertools
 import math
+from collections import defaultdict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 from straw import policy_gradients, transformer
-from straw.tokens import CombinationLock, DigitSum, RunningSum
+from straw.tokens import CombinationLock, DigitSum, DigitSumEOS, RunningSum
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -227,3 +230,320 @@ def test_one_answer_noise_matches_enumeration_and_its_lower_bound():
     one = policy_gradients.one_answer_noise(lock_model, np.zeros((1, 0), int), [lock.secret])
     q = policy_gradients.success_probability(lock_model, lock)
     assert one.noise_scale == pytest.approx((1 - q) / q, rel=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loss normalisations (TRL's loss_type) and answers that stop at an EOS.
+
+EOS_TASK = DigitSumEOS(3, 4, 3)  # token 0 is the EOS; right answers: 1 2 / 2 1 / 1 1 1, then EOS
+EOS_ANSWERS = np.array([[1, 2, 0, 0], [2, 1, 0, 2], [1, 1, 1, 0], [0, 1, 1, 1]])  # |o| 3 3 4 1
+
+
+def eos_batch():
+    return policy_gradients.Batch(np.zeros((4, 0), dtype=np.int64), EOS_ANSWERS, 4)
+
+
+def test_normalised_weights_by_hand():
+    c = np.array([[1.0, 2.0, 3.0, 4.0], [-1.0, -1.0, -1.0, -1.0], [2.0, 2.0, 2.0, 2.0]])
+    mask = np.array([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], dtype=bool)  # |o| = 2, 4, 1
+    masked = c * mask
+    assert policy_gradients.normalised_weights(c).tolist() == c.tolist()
+    assert policy_gradients.normalised_weights(c, mask, "sum").tolist() == masked.tolist()
+    grpo = policy_gradients.normalised_weights(c, mask, "grpo")
+    assert np.allclose(grpo, [[0.5, 1, 0, 0], [-0.25] * 4, [2, 0, 0, 0]])
+    for name in ("bnpo", "dapo"):  # 3 answers, 7 tokens
+        assert np.allclose(policy_gradients.normalised_weights(c, mask, name), masked * 3 / 7)
+    assert np.allclose(policy_gradients.normalised_weights(c, mask, "dr_grpo"), masked / 4)
+    assert np.allclose(policy_gradients.normalised_weights(c, mask, "dr_grpo", 10), masked / 10)
+    # Without an EOS the types differ by constant factors only.
+    for name, factor in (("grpo", 1 / 4), ("bnpo", 1 / 4), ("dr_grpo", 1 / 4)):
+        assert np.allclose(policy_gradients.normalised_weights(c, None, name), c * factor)
+
+
+def test_every_loss_type_equals_its_formula():
+    model = small_model(EOS_TASK, seed=4)
+    batch = eos_batch()
+    c = np.random.default_rng(0).normal(size=(4, 4))
+    mask = EOS_TASK.answer_mask(EOS_ANSWERS)
+    assert mask.sum(axis=1).tolist() == [3, 3, 4, 1]
+    log_p = transformer.token_log_probs(model, batch.prompts, EOS_ANSWERS).detach().double()
+    m, lengths = torch.as_tensor(mask, dtype=torch.float64), torch.tensor([3.0, 3.0, 4.0, 1.0])
+    terms = torch.as_tensor(c) * log_p * m  # l_it = c_it log pi(y_it) on the answer's tokens
+    formulas = {
+        "sum": -terms.sum(dim=1).mean(),
+        "grpo": -(terms.sum(dim=1) / lengths).mean(),  # 1/G sum_i 1/|o_i| sum_t
+        "bnpo": -terms.sum() / lengths.sum(),  # 1/sum_i |o_i| sum_i sum_t
+        "dapo": -terms.sum() / lengths.sum(),
+        "dr_grpo": -terms.sum() / (4 * 4),  # 1/(L G) sum_i sum_t, L = T = 4
+    }
+    assert set(formulas) == set(policy_gradients.LOSS_TYPES)
+    for name, expected in formulas.items():
+        loss = policy_gradients.surrogate_loss(model, batch, c, loss_type=name, mask=mask)
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-5), name
+        # Its negative gradient is the mean of the per-sample gradients with the same weights.
+        model.zero_grad()
+        loss.backward()
+        weights = policy_gradients.normalised_weights(c, mask, name)
+        grads = policy_gradients.per_sample_gradients(model, batch.prompts, EOS_ANSWERS, weights)
+        assert torch.allclose(grads.mean(dim=0), -policy_gradients.flat_gradient(model), atol=1e-6)
+
+
+def test_sum_without_a_mask_is_the_loss_as_it_was():
+    task = RunningSum(4, 3)
+    model = small_model(task)
+    rng = np.random.default_rng(1)
+    batch = policy_gradients.sample_batch(model, task, 2, 3, rng, torch.Generator().manual_seed(1))
+    c = rng.normal(size=(6, 3))
+    chosen = transformer.token_log_probs(model, batch.prompts, batch.answers)
+    before = -(torch.as_tensor(c, dtype=chosen.dtype) * chosen).sum(dim=1).mean()
+    for loss in (
+        policy_gradients.surrogate_loss(model, batch, c),
+        policy_gradients.surrogate_loss(
+            model, batch, c, loss_type="sum", mask=task.answer_mask(batch.answers)
+        ),
+    ):
+        assert torch.equal(loss, before)
+    reference = small_model(task, seed=1)
+    with_kl = policy_gradients.surrogate_loss(model, batch, c, reference, 0.5)
+    log_probs = transformer.next_token_log_probs(model, batch.prompts, batch.answers)
+    with torch.no_grad():
+        ref = transformer.next_token_log_probs(reference, batch.prompts, batch.answers)
+    kl = (log_probs.exp() * (log_probs - ref)).sum(dim=-1).sum(dim=1).mean()
+    assert torch.equal(with_kl, before + 0.5 * kl)
+
+
+def test_padding_after_the_eos_changes_nothing():
+    model = small_model(EOS_TASK, seed=5)
+    repadded = EOS_ANSWERS.copy()
+    repadded[0, 3], repadded[3, 1:] = 2, [2, 0, 2]  # other tokens after each first EOS
+    mask = EOS_TASK.answer_mask(EOS_ANSWERS)
+    assert (EOS_TASK.answer_mask(repadded) == mask).all()
+    c = np.random.default_rng(2).normal(size=(4, 4))
+    reference = small_model(EOS_TASK, seed=6)
+    for name in policy_gradients.LOSS_TYPES:
+        one, two = (
+            policy_gradients.surrogate_loss(
+                model,
+                policy_gradients.Batch(np.zeros((4, 0), int), answers, 4),
+                c,
+                reference,
+                0.1,
+                name,
+                EOS_TASK.answer_mask(answers),
+            ).item()
+            for answers in (EOS_ANSWERS, repadded)
+        )
+        assert one == pytest.approx(two, rel=1e-6), name
+    with torch.no_grad():
+        p = policy_gradients.answer_probabilities(
+            model, EOS_TASK, (), np.vstack([EOS_ANSWERS, repadded])
+        )
+    assert torch.allclose(p[:4], p[4:])
+
+
+def test_exact_gradient_of_a_task_with_an_eos():
+    model = small_model(EOS_TASK, seed=7)
+    answers = EOS_TASK.all_answers()  # each distinct answer once: 1 + 2 + 4 + 8 + 16
+    assert len(answers) == 31
+    prompts = np.zeros((31, 0), dtype=np.int64)
+    with torch.no_grad():
+        p = policy_gradients.answer_probabilities(model, EOS_TASK)
+    assert p.double().sum().item() == pytest.approx(1, abs=1e-5)
+    value, gradient = policy_gradients.exact_gradient(model, EOS_TASK)
+    outcome = EOS_TASK.outcome(prompts, answers)
+    assert value == pytest.approx(float(p.double() @ torch.as_tensor(outcome)), rel=1e-5)
+    assert policy_gradients.success_probability(model, EOS_TASK) == pytest.approx(value, rel=1e-5)
+    # E[R grad log p], the scores summed up to the EOS only, over the 31 answers.
+    c = policy_gradients.weights(policy_gradients.rewards(EOS_TASK, prompts, answers), 1)
+    c = policy_gradients.normalised_weights(c, EOS_TASK.answer_mask(answers))
+    grads = policy_gradients.per_sample_gradients(model, prompts, answers, c)
+    assert torch.allclose((p[:, None] * grads).sum(dim=0), gradient.float(), atol=1e-6)
+
+
+def test_training_with_each_loss_type_and_bad_loss_types():
+    for name in policy_gradients.LOSS_TYPES:
+        model = small_model(EOS_TASK)
+        config = policy_gradients.RLConfig(baseline="grpo", group_size=4, loss_type=name)
+        log = policy_gradients.train_policy(model, EOS_TASK, 2, config)
+        assert log.trajectories == [4, 8]
+    with pytest.raises(ValueError, match="loss_type must be one of"):
+        policy_gradients.RLConfig(loss_type="token_mean")
+    with pytest.raises(ValueError, match="loss_type must be one of"):
+        policy_gradients.normalised_weights(np.ones((2, 2)), loss_type="seq_mean")
+    with pytest.raises(ValueError, match="loss_type must be one of"):
+        policy_gradients.surrogate_loss(
+            small_model(EOS_TASK), eos_batch(), np.ones((4, 4)), loss_type="GRPO"
+        )
+    with pytest.raises(ValueError, match="the mask must have the weights' shape"):
+        policy_gradients.normalised_weights(np.ones((2, 3)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="at least one token"):
+        policy_gradients.normalised_weights(np.ones((2, 2)), [[1, 0], [0, 0]], "grpo")
+    with pytest.raises(ValueError, match="max_length must be at least"):
+        policy_gradients.normalised_weights(np.ones((2, 3)), None, "dr_grpo", 2)
+
+
+def trl_loss(trainer_class, per_token_logps, advantages, mask, loss_type, max_completion_length):
+    """TRL's GRPOTrainer._compute_loss on given per-token log-probs: the model call is replaced
+    and `self` is a stand-in holding only what the loss reads (one process, no accumulation,
+    evaluation mode, beta = 0, one iteration so the ratio pi / pi_old is 1)."""
+
+    class Accelerator:
+        num_processes, sync_gradients = 1, True
+
+        def gather(self, x):
+            return x
+
+        gather_for_metrics = gather
+
+        def reduce(self, x, reduction="sum"):
+            return x
+
+    class StandIn:
+        pass
+
+    stand_in = StandIn()
+    stand_in.__dict__.update(
+        loss_type=loss_type,
+        max_completion_length=max_completion_length,
+        beta=0.0,
+        epsilon_low=0.2,
+        epsilon_high=0.2,
+        importance_sampling_level="token",
+        off_policy_mask_threshold=None,
+        top_entropy_quantile=1.0,
+        use_vllm=False,
+        vllm_importance_sampling_correction=False,
+        aux_loss_enabled=False,
+        current_gradient_accumulation_steps=1,
+        accelerator=Accelerator(),
+        model=SimpleNamespace(training=False),
+        _metrics=defaultdict(lambda: defaultdict(list)),
+        _entropy_bonus_enabled=False,
+        use_adaptive_entropy=False,
+        args=SimpleNamespace(delta=None, steps_per_generation=1, use_bias_correction_kl=False),
+        _get_per_token_logps_and_entropies=lambda *args, **kwargs: (
+            per_token_logps,
+            torch.zeros_like(per_token_logps),
+            None,
+        ),
+    )
+    n, T = per_token_logps.shape
+    inputs = {
+        "prompt_ids": torch.zeros((n, 1), dtype=torch.long),
+        "prompt_mask": torch.ones((n, 1), dtype=torch.long),
+        "completion_ids": torch.zeros((n, T), dtype=torch.long),
+        "completion_mask": torch.as_tensor(mask, dtype=torch.long),
+        "advantages": torch.as_tensor(advantages, dtype=per_token_logps.dtype),
+        "num_items_in_batch": torch.as_tensor(mask).sum(),
+    }
+    return trainer_class._compute_loss(stand_in, None, inputs)
+
+
+def test_every_loss_type_has_the_gradient_of_trls_loss():
+    import trl  # test-only (tests/requirements.txt); imported here, since it loads slowly
+
+    model = small_model(EOS_TASK, seed=8)
+    batch = eos_batch()
+    mask = EOS_TASK.answer_mask(EOS_ANSWERS)
+    r = policy_gradients.rewards(EOS_TASK, batch.prompts, EOS_ANSWERS)
+    c = policy_gradients.weights(r, 4, "single", "grpo")  # one group, one advantage per answer
+    for loss_type in policy_gradients.LOSS_TYPES[1:]:  # TRL has no "sum"
+        model.zero_grad()
+        policy_gradients.surrogate_loss(model, batch, c, loss_type=loss_type, mask=mask).backward()
+        ours = policy_gradients.flat_gradient(model)
+        model.zero_grad()
+        log_p = transformer.token_log_probs(model, batch.prompts, EOS_ANSWERS)
+        trl_loss(trl.GRPOTrainer, log_p, c[:, 0], mask, loss_type, EOS_TASK.length).backward()
+        theirs = policy_gradients.flat_gradient(model)
+        assert torch.allclose(ours, theirs, atol=1e-6), loss_type
+        assert ours.norm() > 0
+
+
+def test_train_policy_shows_every_batch_to_inspect():
+    task = CombinationLock(3, 3, secret=(2, 0, 1))
+    model = small_model(task, seed=4)
+    seen = []
+    config = policy_gradients.RLConfig(baseline="rloo", group_size=4, groups=2)
+    policy_gradients.train_policy(
+        model, task, 3, config, inspect=lambda m, batch, c: seen.append((m, batch, c))
+    )
+    assert len(seen) == 3 and all(m is model for m, _, _ in seen)
+    assert all(batch.answers.shape == c.shape == (8, 3) for _, batch, c in seen)
+
+
+# ----------------------------------------------------------------------------------------------
+# Exact moments of one answer's gradient when answers come in groups.
+
+
+@pytest.mark.parametrize("task", [DigitSumEOS(3, 3, 2), DigitSum(2, 3, 1)], ids=str)
+def test_exact_group_moments_match_every_group_of_three(task):
+    # Every ordered group of 3 distinct answers (15^3 with an EOS, 2^3 = 8 answers without),
+    # its probability, and c' from the package's own `weights` and `normalised_weights`.
+    model, k = small_model(task, seed=5), 3
+    answers = task.all_answers()
+    mask = task.answer_mask(answers)
+    with torch.no_grad():
+        p = policy_gradients.answer_probabilities(model, task, (), answers).double().numpy()
+    scores = policy_gradients.per_sample_gradients(
+        model, np.zeros((len(answers), 0), dtype=np.int64), answers, mask.astype(float)
+    ).double()
+    groups = np.array(list(itertools.product(range(len(answers)), repeat=k)))
+    probability = p[groups].prod(axis=1)
+    r = policy_gradients.rewards(task, np.zeros((groups.size, 0), int), answers[groups.ravel()])
+    for baseline in policy_gradients.BASELINES:
+        c = policy_gradients.weights(r, k, "single", baseline).reshape(len(groups), k, -1)
+        for loss_type in policy_gradients.LOSS_TYPES:
+            first = np.array(
+                [
+                    policy_gradients.normalised_weights(group_c, mask[group], loss_type)[0, 0]
+                    for group, group_c in zip(groups, c, strict=True)
+                ]
+            )  # c'_1: the same on every token of the first answer, and it has a first token
+            by_answer = np.zeros((2, len(answers)))
+            np.add.at(by_answer, (0, groups[:, 0]), probability * first)
+            np.add.at(by_answer, (1, groups[:, 0]), probability * first**2)
+            mean = torch.as_tensor(by_answer[0]) @ scores
+            trace = float(torch.as_tensor(by_answer[1]) @ (scores**2).sum(dim=1) - mean @ mean)
+            stats = policy_gradients.exact_group_moments(model, task, k, baseline, loss_type)
+            name = f"{baseline} {loss_type}"
+            assert torch.allclose(stats.mean, mean, rtol=1e-6, atol=1e-9 * mean.abs().max()), name
+            assert stats.trace == pytest.approx(trace, rel=1e-6), name
+            assert stats.squared_norm == pytest.approx(float(mean @ mean), rel=1e-6), name
+
+
+@pytest.mark.parametrize("task", [DigitSumEOS(3, 4, 3), DigitSum(3, 3, 4)], ids=str)
+def test_exact_group_moments_without_baseline_sum_are_unbiased(task):
+    model = small_model(task, seed=6)
+    _, exact = policy_gradients.exact_gradient(model, task)
+    for baseline in ("none", "rloo"):
+        stats = policy_gradients.exact_group_moments(model, task, 4, baseline, "sum")
+        assert torch.allclose(stats.mean, exact.double(), rtol=1e-5, atol=1e-7), baseline
+        assert stats.cosine == pytest.approx(1.0, abs=1e-9)
+        assert stats.noise_scale == stats.trace / float(stats.mean @ stats.mean)
+    # Without an EOS every answer has length T: the loss types differ by a constant factor.
+    if task.eos is None:
+        dr_grpo = policy_gradients.exact_group_moments(model, task, 4, "grpo", "dr_grpo")
+        for loss_type in ("grpo", "bnpo"):
+            other = policy_gradients.exact_group_moments(model, task, 4, "grpo", loss_type)
+            assert torch.allclose(other.mean, dr_grpo.mean, rtol=1e-6, atol=1e-12), loss_type
+            assert other.cosine == pytest.approx(dr_grpo.cosine, abs=1e-9)
+
+
+def test_exact_group_moments_refuses_what_it_cannot_compute():
+    task = DigitSumEOS(3, 3, 2)
+    model = small_model(task)
+    for group_size, baseline in ((1, "rloo"), (1, "grpo")):
+        with pytest.raises(ValueError, match="at least 2 answers"):
+            policy_gradients.exact_group_moments(model, task, group_size, baseline)
+    with pytest.raises(ValueError, match="group_size must be at least 1"):
+        policy_gradients.exact_group_moments(model, task, 0)
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        policy_gradients.exact_group_moments(model, task, 4, "mean")
+    with pytest.raises(ValueError, match="loss_type must be one of"):
+        policy_gradients.exact_group_moments(model, task, 4, "grpo", "token")
+    prompted = RunningSum(3, 2)
+    with pytest.raises(ValueError, match="no prompts"):
+        policy_gradients.exact_group_moments(small_model(prompted), prompted, 4)
+    # One answer, no baseline: c' = R s(|y|), nothing to convolve.
+    one = policy_gradients.exact_group_moments(model, task, 1, "none", "grpo")
+    assert one.trace > 0 and one.squared_norm > 0

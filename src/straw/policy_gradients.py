@@ -23,10 +23,11 @@ for every t) the single- and multi-step weights are equal for every baseline. A 
 (vmap over grad), which is what makes the variance measurable: the trace of the covariance,
 the noise scale tr(Sigma) / |G|^2 (McCandlish et al. 2018) and, where every answer can be
 enumerated (`exact_gradient`), the cosine between a batch's mean gradient and the true one;
-`traces_by_length` measures the trace against the answer's length, and `one_answer_noise` gives
-the exact trace and noise scale when each prompt has one right answer. `train_policy` runs
-REINFORCE with any of these weights, an optional KL penalty to a reference model, and
-`mean_interval` reports a figure over a few seeds with its 95% interval.
+`traces_by_length` measures the trace against the answer's length; `one_answer_noise` gives
+the exact trace and noise scale when each prompt has one right answer, and `exact_group_moments`
+the exact mean and trace when answers come in groups, for any baseline and `loss_type` (and so
+their bias). `train_policy` runs REINFORCE with any of these weights, an optional KL penalty to
+a reference model, and `mean_interval` reports a figure over a few seeds with its 95% interval.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ from straw.tokens import Task
 ESTIMATORS = ("single", "multi")
 BASELINES = ("none", "rloo", "grpo")
 REWARDS = ("outcome", "process")
+# How the loss divides the weighted log-probabilities: the book's own sum over tokens, then
+# Hugging Face TRL's GRPOConfig.loss_type options (see `normalised_weights`).
+LOSS_TYPES = ("sum", "grpo", "bnpo", "dapo", "dr_grpo")
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 GRPO_EPS = 1e-6  # added to the group's standard deviation, so an all-equal group gives zeros
 # Student's t, 97.5% quantile, by degrees of freedom: a 95% interval is mean +- t s / sqrt(n).
@@ -105,6 +109,54 @@ def weights(
     raise ValueError(f"baseline must be one of {BASELINES}; got {baseline!r}")
 
 
+def normalised_weights(
+    c: np.ndarray, mask=None, loss_type: str = "sum", max_length: int | None = None
+) -> np.ndarray:
+    """The weights c'_t (n, T) of the surrogate loss: c_t masked and divided as `loss_type` says.
+
+    With m_it the mask (True up to and including the first EOS; all True by default), the
+    answer's length |o_i| = sum_t m_it and L = `max_length` (T by default), the loss
+    -(1/n) sum_i sum_t c'_it log pi(y_it) is, for the book's "sum" and the `loss_type`s of
+    Hugging Face TRL's GRPOConfig:
+
+        "sum"      c' = m c                   -(1/n) sum_i sum_t m c log pi
+        "grpo"     c' = m c / |o_i|           -(1/n) sum_i (1/|o_i|) sum_t m c log pi
+        "bnpo"     c' = m c n / sum_j |o_j|   -(1/sum_j |o_j|) sum_i sum_t m c log pi
+        "dapo"     as "bnpo": TRL counts the tokens of the whole batch, over every device and
+                   accumulation step, and "bnpo" those on one device; here there is one batch
+        "dr_grpo"  c' = m c / L               -(1/(n L)) sum_i sum_t m c log pi
+
+    so the batch mean of `per_sample_gradients` with c' is minus the gradient of that loss.
+    Tokens after the first EOS get zero weight and count in no |o_i|. Without an EOS every
+    |o_i| = T and the types differ only by constant factors (1, 1/T, 1/T, 1/L): they weight
+    answers differently only when the answers' lengths differ. The baseline (Dr. GRPO's other
+    change, no division by the group's standard deviation) is `weights`' business, not this.
+    """
+    c = np.asarray(c, dtype=float)
+    if c.ndim != 2:
+        raise ValueError(f"the weights c must have shape (n, T); got {c.shape}")
+    n, T = c.shape
+    mask = np.ones((n, T), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if mask.shape != c.shape:
+        raise ValueError(f"the mask must have the weights' shape {c.shape}; got {mask.shape}")
+    lengths = mask.sum(axis=1)
+    if n and lengths.min() == 0:
+        raise ValueError("every answer needs at least one token in the mask")
+    masked = np.where(mask, c, 0.0)
+    if loss_type == "sum":
+        return masked
+    if loss_type == "grpo":
+        return masked / lengths[:, None]
+    if loss_type in ("bnpo", "dapo"):
+        return masked * (n / lengths.sum())
+    if loss_type == "dr_grpo":
+        L = T if max_length is None else max_length
+        if L < T:
+            raise ValueError(f"max_length must be at least the answers' length {T}; got {L}")
+        return masked / L
+    raise ValueError(f"loss_type must be one of {LOSS_TYPES}; got {loss_type!r}")
+
+
 # ----------------------------------------------------------------------------------------------
 # Batches and the surrogate loss whose gradient is the estimator.
 
@@ -139,10 +191,14 @@ def surrogate_loss(
     c: np.ndarray,
     reference: transformer.TinyLM | None = None,
     kl_coef: float = 0.0,
+    loss_type: str = "sum",
+    mask=None,
 ) -> torch.Tensor:
     """-(1/n) sum_i sum_t c_t log pi(y_t), plus kl_coef times a KL penalty to `reference`.
 
-    Its negative gradient is the batch mean of g(y). The penalty is the KL divergence
+    Its negative gradient is the batch mean of g(y). With a `mask` (the tokens up to the first
+    EOS) or another `loss_type`, c is first `normalised_weights(c, mask, loss_type)`, and the
+    KL penalty is masked and divided alike, as TRL does. The penalty is the KL divergence
     KL(pi(. | x, y_<t) || pi_ref(. | x, y_<t)) computed exactly over the vocabulary at every
     prefix the batch visited, summed over t: with a small vocabulary this costs nothing, and
     it avoids the sampled estimators (such as GRPO's exp(d) - d - 1), whose gradient explodes
@@ -151,6 +207,7 @@ def surrogate_loss(
     log_probs = transformer.next_token_log_probs(model, batch.prompts, batch.answers)
     answers = transformer.as_tokens(model, batch.answers, "answers")
     chosen = log_probs.gather(-1, answers[..., None])[..., 0]
+    c = normalised_weights(c, mask, loss_type)
     c = torch.as_tensor(np.ascontiguousarray(c), dtype=chosen.dtype, device=chosen.device)
     loss = -(c * chosen).sum(dim=1).mean()
     if kl_coef:
@@ -161,6 +218,8 @@ def surrogate_loss(
                 reference, batch.prompts, answers
             )
         kl = (log_probs.exp() * (log_probs - reference_log_probs)).sum(dim=-1)
+        share = normalised_weights(np.ones(kl.shape), mask, loss_type)
+        kl = kl * torch.as_tensor(share, dtype=kl.dtype, device=kl.device)
         loss = loss + kl_coef * kl.sum(dim=1).mean()
     return loss
 
@@ -290,12 +349,16 @@ def answer_probabilities(
 ) -> torch.Tensor:
     """p(y | x) for every answer (all V^T of them by default); differentiable.
 
+    For a task with an EOS the product stops at the answer's first EOS (`task.answer_mask`):
+    over `task.all_answers()`, each distinct answer once, the probabilities sum to 1.
     Raises ValueError naming the limit when V^T is too many to enumerate.
     """
     if answers is None:
         answers = task.all_answers()
     prompts = np.tile(np.asarray(prompt, dtype=np.int64).reshape(1, -1), (len(answers), 1))
-    return transformer.token_log_probs(model, prompts, answers).sum(dim=1).exp()
+    log_probs = transformer.token_log_probs(model, prompts, answers)
+    mask = torch.as_tensor(task.answer_mask(answers), device=log_probs.device)
+    return torch.where(mask, log_probs, 0.0).sum(dim=1).exp()
 
 
 def exact_gradient(
@@ -358,6 +421,105 @@ def one_answer_noise(model: transformer.TinyLM, prompts, right_answers) -> Gradi
     return GradientStats(gradient, second - squared_norm, squared_norm, None)
 
 
+def exact_group_moments(
+    model: transformer.TinyLM,
+    task: Task,
+    group_size: int,
+    baseline: str = "none",
+    loss_type: str = "sum",
+    rows: int = 1024,
+) -> GradientStats:
+    """Exact mean and trace of the covariance of one answer's gradient, answers drawn in groups.
+
+    A group of k = `group_size` answers y_1 .. y_k is drawn independently from the model, for a
+    task without prompts and with a 0/1 outcome reward. Each answer's weight c'_i is what
+    training uses: `weights` (single-step, `baseline`), then `normalised_weights` (`loss_type`,
+    the group being the whole batch, which is what "bnpo" and "dapo" count the tokens of). The
+    per-sample gradient of the first answer, with S(y) = grad log p(y) summed up to the EOS, is
+
+        g = c'_1 S(y_1),   c'_1 = a(r_1, K) s(|y_1|, L),
+
+    where K is the number of right answers and L the total length of the other k-1:
+
+        a   "none" r_1   "rloo" r_1 - K / (k-1)   "grpo" (r_1 - m) / (sqrt(m (1-m)) + eps),
+            with m = (r_1 + K) / k the group's mean reward
+        s   "sum" 1   "grpo" 1 / |y_1|   "bnpo", "dapo" k / (|y_1| + L)   "dr_grpo" 1 / T
+
+    (a is taken from `weights` itself). (K, L) has the law of a sum of k-1 independent copies
+    of one answer's (r, |y|): a convolution. So w_1(y) = E[c'_1 | y_1 = y] and
+    w_2(y) = E[c'_1^2 | y_1 = y] are exact, and over every distinct answer y
+    (`task.all_answers()`, each masked at its EOS; without an EOS every |y| is T):
+
+        E g = sum_y p(y) w_1(y) S(y),   tr Cov g = sum_y p(y) w_2(y) |S(y)|^2 - |E g|^2.
+
+    E g is also the expected mean gradient of a batch of such groups; the answers of a group
+    share K and L, so that mean's covariance is not exactly Cov g / k. The result is
+    GradientStats(E g, tr Cov g, |E g|^2, cos(E g, grad J)) with grad J `exact_gradient`'s:
+    `noise_scale` is the noise relative to the estimator's own mean, and the cosine its bias
+    in direction ("sum" with baseline "none" or "rloo" is unbiased: E g = grad J). Costs one
+    per-sample gradient per distinct answer with w_2 > 0, `rows` at a time.
+
+    Raises ValueError for a task with prompts or a reward other than 0/1, a `group_size` below
+    1 (below 2 for "rloo" and "grpo"), or an unknown `baseline` or `loss_type`.
+    """
+    if task.prompt_length:
+        raise ValueError(f"the task must have no prompts; {task} has {task.prompt_length} tokens")
+    if group_size < 1:
+        raise ValueError(f"group_size must be at least 1; got {group_size}")
+    if loss_type not in LOSS_TYPES:
+        raise ValueError(f"loss_type must be one of {LOSS_TYPES}; got {loss_type!r}")
+    k, T = group_size, task.length
+    answers = task.all_answers()
+    no_prompts = np.zeros((len(answers), 0), dtype=np.int64)
+    right = task.outcome(no_prompts, answers)
+    if not np.isin(right, (0, 1)).all():
+        raise ValueError("the outcome reward must be 0 or 1")
+    right = right.astype(int)
+    mask = task.answer_mask(answers).astype(float)
+    lengths = task.answer_lengths(answers)
+    with torch.no_grad():
+        p = answer_probabilities(model, task, (), answers).double().numpy()
+
+    # a[r, K]: the weight of the first answer of a group [r, then K ones, then zeros].
+    groups = [[r] + [1] * K + [0] * (k - 1 - K) for r in (0, 1) for K in range(k)]
+    a = weights(np.array(groups, dtype=float).reshape(-1, 1), k, "single", baseline)
+    a = a[::k, 0].reshape(2, k)
+
+    # mates[K, L]: the law of the other k-1 answers' right answers K and total length L.
+    one = np.zeros((2, T + 1))  # the law of one answer's (r, |y|)
+    np.add.at(one, (right, lengths), p)
+    mates = np.ones((1, 1))  # no other answer yet: K = L = 0
+    for _ in range(k - 1):
+        rights, total = mates.shape
+        grown = np.zeros((rights + 1, total + T))
+        for r, length in zip(*np.nonzero(one), strict=True):
+            grown[r : r + rights, length : length + total] += one[r, length] * mates
+        mates = grown
+
+    # s[|y_1| - 1, L]: the factor `normalised_weights` puts on the first answer.
+    own, rest = np.arange(1, T + 1)[:, None], np.arange(mates.shape[1])[None, :]
+    factor = {"sum": 1.0, "grpo": 1 / own, "bnpo": k / (own + rest), "dr_grpo": 1 / T}
+    s = np.broadcast_to(factor["bnpo" if loss_type == "dapo" else loss_type], (T, mates.shape[1]))
+
+    # c'_1 = a s, so E[c'_1 | r_1, |y_1|] = (a mates s^T)[r_1, |y_1| - 1], and so for c'_1^2.
+    w_1 = (a @ mates @ s.T)[right, lengths - 1]
+    w_2 = (a**2 @ mates @ (s**2).T)[right, lengths - 1]
+
+    # The sums over y, in float64, over the answers that weigh anything.
+    mean = torch.zeros(sum(x.numel() for x in model.parameters()), dtype=torch.float64)
+    second = 0.0
+    kept = np.flatnonzero(p * w_2 > 0)
+    for start in range(0, len(kept), rows):
+        y = kept[start : start + rows]
+        scores = per_sample_gradients(model, no_prompts[y], answers[y], mask[y]).double().cpu()
+        mean += torch.as_tensor(p[y] * w_1[y]) @ scores
+        second += float(torch.as_tensor(p[y] * w_2[y]) @ (scores**2).sum(dim=1))
+    squared_norm = float(mean @ mean)
+    exact = exact_gradient(model, task)[1].double().cpu()
+    cosine = float(mean @ exact / (mean.norm() * exact.norm()))
+    return GradientStats(mean, second - squared_norm, squared_norm, cosine)
+
+
 # ----------------------------------------------------------------------------------------------
 # Training.
 
@@ -373,6 +535,7 @@ class RLConfig:
     optimizer: str = "adam"  # "adam" or "sgd" (plain gradient ascent: the step is lr * g)
     kl_coef: float = 0.0  # KL penalty to the model as it was when training started
     temperature: float = 1.0
+    loss_type: str = "sum"  # how the loss divides its sum over tokens (`normalised_weights`)
 
     def __post_init__(self):
         for name, value, allowed in (
@@ -380,6 +543,7 @@ class RLConfig:
             ("baseline", self.baseline, BASELINES),
             ("reward", self.reward, REWARDS),
             ("optimizer", self.optimizer, OPTIMIZERS),
+            ("loss_type", self.loss_type, LOSS_TYPES),
         ):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
@@ -402,12 +566,15 @@ def train_policy(
     seed: int = 0,
     evaluate=None,
     eval_every: int = 10,
+    inspect=None,
 ) -> TrainLog:
     """REINFORCE on `task` for `steps` steps; the model is updated in place.
 
     Each step samples `groups * group_size` answers, weights their scores by `weights`, and
-    takes one optimizer step (Adam or plain SGD) on `surrogate_loss`. `evaluate(model) ->
+    takes one optimizer step (Adam or plain SGD) on `surrogate_loss`, masked to each answer's
+    tokens up to its first EOS and divided as `config.loss_type` says. `evaluate(model) ->
     float`, if given, is called before the first step, every `eval_every` steps, and at the end.
+    `inspect(model, batch, c)`, if given, sees every step's batch and weights c before the update.
     """
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -423,7 +590,10 @@ def train_policy(
         )
         r = rewards(task, batch.prompts, batch.answers, config.reward)
         c = weights(r, config.group_size, config.estimator, config.baseline)
-        loss = surrogate_loss(model, batch, c, reference, config.kl_coef)
+        if inspect is not None:
+            inspect(model, batch, c)
+        mask = task.answer_mask(batch.answers)
+        loss = surrogate_loss(model, batch, c, reference, config.kl_coef, config.loss_type, mask)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

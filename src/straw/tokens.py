@@ -9,7 +9,7 @@ for a batch of prompts (n, P) and answers (n, T):
     demonstrations(prompts, rng)     (n, T) one correct answer per prompt, for pre-training
 
 The outcome reward is what LLM RL usually gets: one number for the whole answer. The per-token
-rewards are what a process reward model would give: a judgement of each step. Three tasks:
+rewards are what a process reward model would give: a judgement of each step. Five tasks:
 
     CombinationLock(V, T)   a secret string; r_t = [y_t is the secret's token t]
     RunningSum(M, T)        the prompt is T numbers mod M, the answer their T partial sums;
@@ -17,6 +17,14 @@ rewards are what a process reward model would give: a judgement of each step. Th
                             right final answer can rest on wrong steps
     DigitSum(B, T, N)       T digits in 0..B-1 that add up to N: many right answers, counted
                             exactly by dynamic programming; r_t = [y_<=t can still reach N]
+    TargetSum(B, T, Ns)     DigitSum with N named by the prompt, one of Ns: prompts of
+                            different difficulty
+    DigitSumEOS(B, T, N)    digits 1..B-1 adding up to N, then an end-of-sequence token 0:
+                            right answers of several lengths, the rest of the T tokens padding
+
+A task with an end-of-sequence token (`eos`) has answers of variable length: `answer_mask` is
+True up to and including the first EOS, and `answer_lengths` counts those tokens. Every other
+task's mask is all True: each of its answers is T tokens long.
 
 `task.game(prompt)` is the same task as a one-player game for `straw.mcts`: the state is the
 prompt and the tokens written so far, every token is a legal action until `length` are written,
@@ -32,7 +40,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from straw.estimators import all_sequences
+from straw.estimators import MAX_SEQUENCES, all_sequences
 from straw.game import IllegalMove
 
 # The largest vocabulary a task (and the search over its tokens) accepts: the book's V sweep
@@ -48,6 +56,7 @@ class Task:
     vocab: int  # V: tokens are 0 .. V-1
     length: int  # T: tokens in an answer
     prompt_length: ClassVar[int] = 0  # P: tokens in a prompt (0: every prompt is empty)
+    eos: ClassVar[int | None] = None  # the end-of-sequence token, for tasks whose answers stop
 
     def sample_prompts(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n prompts, shape (n, P); tasks without a prompt return an (n, 0) array."""
@@ -100,6 +109,27 @@ class Task:
         """
         return all_sequences(self.vocab, self.length)
 
+    def answer_mask(self, answers) -> np.ndarray:
+        """True where a token belongs to the answer, shape (n, T): up to and including the first
+        `eos`, everything if there is none. A task without an end-of-sequence token has every
+        answer T tokens long, so its mask is all True.
+
+        Raises ValueError for a wrong shape or a token id outside 0 .. V-1.
+        """
+        answers = np.asarray(answers)
+        if answers.ndim != 2 or answers.shape[1] != self.length:
+            raise ValueError(f"answers must have shape (n, {self.length}); got {answers.shape}")
+        check_tokens(answers, self.vocab, "answers")
+        if self.eos is None:
+            return np.ones(answers.shape, dtype=bool)
+        # Positions after the first EOS: some earlier position holds an EOS.
+        seen = np.cumsum(answers == self.eos, axis=1)
+        return (seen - (answers == self.eos)) == 0
+
+    def answer_lengths(self, answers) -> np.ndarray:
+        """|o|: the tokens of each answer that `answer_mask` keeps, EOS included, shape (n,)."""
+        return self.answer_mask(answers).sum(axis=1)
+
     def game(self, prompt=()) -> TokenGame:
         """The task for one prompt as a one-player game, at its start (nothing written yet)."""
         prompt = tuple(int(token) for token in np.asarray(prompt, dtype=np.int64).ravel())
@@ -120,6 +150,26 @@ def check_tokens(tokens: np.ndarray, vocab: int, name: str = "tokens"):
     if low < 0 or high >= vocab:
         bad = low if low < 0 else high
         raise ValueError(f"{name}: token id {bad} is outside the vocabulary 0..{vocab - 1}")
+
+
+def digit_string_counts(digits: range, length: int, target: int) -> list[list[int]]:
+    """table[r][s] = number of r-digit strings over `digits` summing to s, for r = 0 .. length
+    and s = 0 .. target (exact ints).
+
+    table[r][s] = sum_{d in digits} table[r-1][s-d]: a window over the previous row, which
+    gains the term s - digits.start and loses the term s - digits.stop as s grows by one.
+    """
+    table = [[1] + [0] * target]
+    for _ in range(length):
+        previous, row, window = table[-1], [], 0
+        for s in range(target + 1):
+            if s >= digits.start:
+                window += previous[s - digits.start]
+            if s >= digits.stop:
+                window -= previous[s - digits.stop]
+            row.append(window)
+        table.append(row)
+    return table
 
 
 def _check_size(vocab: int, length: int):
@@ -257,20 +307,8 @@ class DigitSum(Task):
 
     @cached_property
     def counts(self) -> list[list[int]]:
-        """counts[r][s] = number of r-digit strings summing to s, for s = 0 .. N (exact ints).
-
-        counts[r][s] = sum_{d=0}^{B-1} counts[r-1][s-d], computed as a sliding window.
-        """
-        table = [[1] + [0] * self.target]
-        for _ in range(self.length):
-            previous, row, window = table[-1], [], 0
-            for s in range(self.target + 1):
-                window += previous[s]
-                if s >= self.base:
-                    window -= previous[s - self.base]
-                row.append(window)
-            table.append(row)
-        return table
+        """counts[r][s] = number of r-digit strings summing to s, for s = 0 .. N (exact ints)."""
+        return digit_string_counts(range(self.base), self.length, self.target)
 
     def completions(self, remaining_length: int, remaining_sum: int) -> int:
         """How many strings of `remaining_length` digits sum to `remaining_sum`."""
@@ -317,6 +355,234 @@ class DigitSum(Task):
     def uniform_value(self, prompt, prefix):
         rest = self.length - len(prefix)
         return self.completions(rest, self.target - sum(prefix)) / self.base**rest
+
+
+@dataclass(frozen=True)
+class TargetSum(Task):
+    """DigitSum with the target in the prompt: prompts of different difficulty.
+
+    Each prompt names one of `targets` N, written in base B with the most significant digit
+    first; the answer is T digits in 0..B-1 that add up to N. How many answers are right, and
+    so how hard a prompt is, depends on N: this is the setting in which a baseline computed per
+    prompt (RLOO, GRPO) has something to remove, the difference between prompts. Prompts are
+    drawn uniformly from `targets`.
+    """
+
+    base: int
+    length: int
+    targets: tuple[int, ...]
+
+    @property
+    def vocab(self) -> int:
+        return self.base
+
+    @property
+    def prompt_length(self) -> int:  # type: ignore[override]
+        top, digits = (self.base - 1) * self.length, 1
+        while self.base**digits <= top:
+            digits += 1
+        return digits
+
+    def __post_init__(self):
+        _check_size(self.base, self.length)
+        if not self.targets:
+            raise ValueError("targets must name at least one sum")
+        for target in self.targets:
+            DigitSum(self.base, self.length, target)  # raises for a sum no answer reaches
+
+    @cached_property
+    def by_target(self) -> dict[int, DigitSum]:
+        """The DigitSum task of each target, which counts its right answers exactly."""
+        return {target: DigitSum(self.base, self.length, target) for target in self.targets}
+
+    def encode(self, target: int) -> np.ndarray:
+        """The prompt that names `target`, shape (P,)."""
+        if target not in self.by_target:
+            raise ValueError(f"target {target} is not one of {self.targets}")
+        powers = self.base ** np.arange(self.prompt_length - 1, -1, -1)
+        return (target // powers) % self.base
+
+    def decode(self, prompts) -> np.ndarray:
+        """The target each prompt names, shape (n,); ValueError for one not in `targets`."""
+        prompts = np.asarray(prompts, dtype=np.int64).reshape(-1, self.prompt_length)
+        powers = self.base ** np.arange(self.prompt_length - 1, -1, -1)
+        named = prompts @ powers
+        unknown = sorted(set(named.tolist()) - set(self.targets))
+        if unknown:
+            raise ValueError(f"prompts name sums {unknown}, not among the targets {self.targets}")
+        return named
+
+    def sample_prompts(self, n, rng):
+        chosen = rng.choice(np.asarray(self.targets), size=n)
+        return np.stack([self.encode(int(target)) for target in chosen]).reshape(n, -1)
+
+    def token_rewards(self, prompts, answers):
+        prompts, answers = self.check(prompts, answers)
+        return np.stack(
+            [
+                self.by_target[int(target)].token_rewards(np.zeros((1, 0)), answer[None])[0]
+                for target, answer in zip(self.decode(prompts), answers, strict=True)
+            ]
+        ).reshape(answers.shape)
+
+    def outcome(self, prompts, answers):
+        prompts, answers = self.check(prompts, answers)
+        return (answers.sum(axis=1) == self.decode(prompts)).astype(float)
+
+    def demonstrations(self, prompts, rng):
+        check_tokens(np.asarray(prompts), self.vocab, "prompts")
+        return np.stack(
+            [
+                self.by_target[int(target)].demonstrations(np.zeros((1, 0)), rng)[0]
+                for target in self.decode(prompts)
+            ]
+        ).reshape(len(prompts), self.length)
+
+    def optimal_value(self, prompt, prefix):
+        return self.by_target[int(self.decode(prompt)[0])].optimal_value((), prefix)
+
+    def uniform_value(self, prompt, prefix):
+        return self.by_target[int(self.decode(prompt)[0])].uniform_value((), prefix)
+
+
+@dataclass(frozen=True)
+class DigitSumEOS(Task):
+    """Digits that add up to N, then an end-of-sequence token: right answers of many lengths.
+
+    Token 0 is the EOS (`eos`) and tokens 1..B-1 are the digits. An answer is its tokens up to
+    and including the first EOS; generation still writes T tokens, and whatever follows the
+    first EOS is padding that neither the verifier nor `answer_mask` looks at. The verifier
+    accepts an answer that stops (has an EOS) and whose digits before the EOS sum to N; one
+    that runs to T tokens without an EOS is wrong, whatever its digits (a truncated answer).
+    A right answer of k digits has length k + 1, so N = 6 with B = 6 and T = 6 has right
+    answers of lengths 3 to 6 (5, 10, 10 and 5 of them).
+
+    `counts[k][s]` is the number of k-digit strings over 1..B-1 summing to s, from which come
+    the exact value of any prefix and uniform sampling of right answers, as for `DigitSum`.
+    `all_answers` lists each distinct answer once, padded with EOS: sequences equal up to their
+    first EOS are the same answer, and its probability is the product of the probabilities of
+    its tokens up to and including that EOS.
+    """
+
+    base: int
+    length: int
+    target: int
+    eos: ClassVar[int] = 0
+
+    @property
+    def vocab(self) -> int:
+        return self.base
+
+    def __post_init__(self):
+        _check_size(self.base, self.length)
+        top = (self.base - 1) * (self.length - 1)
+        if not 0 <= self.target <= top:
+            raise ValueError(
+                f"target must be between 0 and (B-1)*(T-1) = {top}, so that some answer reaches "
+                f"it and still has room for its EOS; got {self.target}"
+            )
+
+    @cached_property
+    def counts(self) -> list[list[int]]:
+        """counts[k][s] = number of k-digit strings over 1..B-1 summing to s, s = 0 .. N."""
+        return digit_string_counts(range(1, self.base), self.length, self.target)
+
+    def completions(self, remaining_length: int, remaining_sum: int) -> int:
+        """How many right endings (k digits summing to `remaining_sum`, then the EOS) fit in
+        `remaining_length` positions: sum_{k=0}^{r-1} counts[k][s]. Padding is not counted."""
+        if not 0 <= remaining_sum <= self.target:
+            return 0
+        return sum(self.counts[k][remaining_sum] for k in range(remaining_length))
+
+    @property
+    def solutions(self) -> int:
+        """The number of right answers."""
+        return self.completions(self.length, self.target)
+
+    def outcome(self, prompts, answers):
+        _, answers = self.check(prompts, answers)
+        stops = (answers == self.eos).any(axis=1)
+        # The EOS is token 0, so summing the masked tokens sums the digits before it.
+        digits = np.where(self.answer_mask(answers), answers, 0).sum(axis=1)
+        return (stops & (digits == self.target)).astype(float)
+
+    def token_rewards(self, prompts, answers):
+        """r_t = [y_<=t can still be completed to a right answer] up to the first EOS (at the
+        EOS itself, the outcome), and 0 on the padding after it."""
+        _, answers = self.check(prompts, answers)
+        mask = self.answer_mask(answers)
+        is_eos = answers == self.eos
+        left = self.target - np.cumsum(np.where(mask, answers, 0), axis=1)
+        # Before the EOS, k more digits and the EOS need k + 1 <= T - t positions.
+        rest = self.length - np.arange(1, self.length + 1) - 1
+        reachable = (left >= 0) & (left <= (self.base - 1) * rest)
+        stopped = np.cumsum(is_eos, axis=1) > 0
+        return np.where(stopped, is_eos & mask & (left == 0), reachable).astype(float)
+
+    def demonstrations(self, prompts, rng):
+        """Right answers drawn uniformly from all `solutions` of them, token by token, padded
+        with EOS after their EOS."""
+        n, T = len(prompts), self.length
+        # ways[r, s] = completions(r, s): the sampling weight of a prefix that leaves r, s.
+        ways = np.array(
+            [[self.completions(r, s) for s in range(self.target + 1)] for r in range(T + 1)],
+            dtype=float,
+        )
+        answers = np.full((n, T), self.eos, dtype=np.int64)
+        left, done = np.full(n, self.target), np.zeros(n, dtype=bool)
+        for t in range(T):
+            weights = np.zeros((n, self.base))
+            weights[:, self.eos] = (left == 0) | done
+            for d in range(1, self.base):
+                after = left - d
+                weight = ways[T - t - 1, np.maximum(after, 0)]
+                weights[:, d] = np.where((after >= 0) & ~done, weight, 0)
+            cumulative = np.cumsum(weights, axis=1)
+            draw = rng.random(n) * cumulative[:, -1]
+            answers[:, t] = (cumulative <= draw[:, None]).sum(axis=1)
+            left = left - answers[:, t]
+            done |= answers[:, t] == self.eos
+        return answers
+
+    def optimal_value(self, prompt, prefix):
+        prefix = tuple(prefix)
+        if self.eos in prefix:
+            return float(sum(prefix[: prefix.index(self.eos)]) == self.target)
+        left = self.target - sum(prefix)
+        return float(0 <= left <= (self.base - 1) * (self.length - len(prefix) - 1))
+
+    def uniform_value(self, prompt, prefix):
+        prefix = tuple(prefix)
+        if self.eos in prefix:
+            return self.optimal_value(prompt, prefix)
+        rest, left = self.length - len(prefix), self.target - sum(prefix)
+        if not 0 <= left <= self.target:
+            return 0.0
+        # k more digits, then the EOS: k + 1 tokens each right with probability 1/B.
+        numerator = sum(self.counts[k][left] * self.base ** (rest - 1 - k) for k in range(rest))
+        return numerator / self.base**rest
+
+    def all_answers(self) -> np.ndarray:
+        """Every distinct answer once, EOS-padded, shape (count, T): first those that stop, by
+        the number of digits before their EOS, then the (B-1)^T that never stop.
+
+        Raises ValueError naming the limit (`straw.estimators.MAX_SEQUENCES`) when too many.
+        """
+        digits, T = self.base - 1, self.length
+        count = sum(digits**k for k in range(T + 1))
+        if count > MAX_SEQUENCES:
+            raise ValueError(
+                f"{count} distinct answers are too many to enumerate; the limit is "
+                f"MAX_SEQUENCES = {MAX_SEQUENCES} (2^20). Use fewer tokens or a smaller base."
+            )
+        blocks = []
+        for k in range(T + 1):
+            block = np.full((digits**k, T), self.eos, dtype=np.int64)
+            if k:
+                strings = np.unravel_index(np.arange(digits**k), (digits,) * k)
+                block[:, :k] = np.stack(strings, axis=1) + 1
+            blocks.append(block)
+        return np.concatenate(blocks)
 
 
 # ----------------------------------------------------------------------------------------------
