@@ -547,3 +547,47 @@ def test_exact_group_moments_refuses_what_it_cannot_compute():
     # One answer, no baseline: c' = R s(|y|), nothing to convolve.
     one = policy_gradients.exact_group_moments(model, task, 1, "none", "grpo")
     assert one.trace > 0 and one.squared_norm > 0
+
+
+def test_exact_prefix_values_match_enumerated_completions():
+    task = RunningSum(3, 3)
+    model = small_model(task, seed=5)
+    prompts = np.array([[1, 2, 0], [1, 2, 0], [2, 2, 2]])
+    answers = np.array([[1, 0, 0], [2, 1, 1], [0, 1, 2]])
+    values = policy_gradients.exact_prefix_values(model, task, prompts, answers)
+    for i in range(len(answers)):
+        for t in range(task.length):
+            # P(outcome | prefix): every completion of the first t tokens, weighted by its
+            # probability given the prefix.
+            rest = task.all_answers()[:, : task.length - t]
+            full = np.hstack([np.tile(answers[i, :t], (len(rest), 1)), rest])
+            full = np.unique(full, axis=0)
+            with torch.no_grad():
+                logp = transformer.token_log_probs(model, np.tile(prompts[i], (len(full), 1)), full)
+            q = logp[:, t:].sum(dim=1).exp().double().numpy()
+            r = task.outcome(np.tile(prompts[i], (len(full), 1)), full)
+            assert values[i, t] == pytest.approx(float(q @ r / q.sum()), rel=1e-5)
+    with pytest.raises(ValueError, match="stops"):
+        eos = DigitSumEOS(3, 3, 2)
+        policy_gradients.exact_prefix_values(small_model(eos), eos, np.zeros((1, 0)), [[1, 1, 0]])
+
+
+def test_a_fitted_critic_learns_what_the_prefix_predicts():
+    task = RunningSum(3, 2)
+    config = transformer.LMConfig.for_task(task, n_layer=1, n_embd=16, n_head=2, value_head=True)
+    critic = transformer.TinyLM(config)
+    prompts = task.sample_prompts(512, np.random.default_rng(0))
+    answers = np.random.default_rng(1).integers(3, size=(512, 2))
+    outcomes = task.outcome(prompts, answers)
+    head = [p.clone() for p in critic.value_head.parameters()]
+    trunk = [p.clone() for name, p in critic.named_parameters() if "value_head" not in name]
+    before = policy_gradients.critic_values(critic, prompts, answers).detach()
+    policy_gradients.fit_critic(critic, prompts, answers, outcomes, steps=200, lr=3e-2)
+    after = policy_gradients.critic_values(critic, prompts, answers).detach()
+    assert after.shape == (512, 2) and not torch.equal(before, after)
+    fitted = critic.value_head.parameters()
+    assert all(not torch.equal(a, b) for a, b in zip(head, fitted, strict=True))
+    rest = [p for name, p in critic.named_parameters() if "value_head" not in name]
+    assert all(torch.equal(a, b) for a, b in zip(trunk, rest, strict=True))  # only the head
+    # Uniform answers: a right last line has probability 1/3 whatever came before it.
+    assert after.mean().item() == pytest.approx(outcomes.mean(), abs=0.05)

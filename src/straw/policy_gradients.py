@@ -520,6 +520,79 @@ def exact_group_moments(
     return GradientStats(mean, second - squared_norm, squared_norm, cosine)
 
 
+def exact_prefix_values(model: transformer.TinyLM, task: Task, prompts, answers) -> np.ndarray:
+    """V(x, y_<t) = P(the outcome is 1 | x, y_<t) under the model, exactly, shape (n, T).
+
+    The best baseline a critic can learn for token t: the expected outcome given everything
+    written before it. For each distinct prompt, every one of the V^T answers is enumerated
+    once; with p(y) their probabilities and R(y) their outcomes, the value of a prefix of t
+    tokens is the sum of p R over its completions divided by the sum of p (the answers are
+    ordered first token most significant, so a prefix's completions are one block of them).
+    """
+    if task.eos is not None:
+        raise ValueError("exact_prefix_values enumerates fixed-length answers; this task stops")
+    prompts = np.asarray(prompts, dtype=np.int64).reshape(len(answers), -1)
+    answers = np.asarray(answers, dtype=np.int64)
+    V, T = task.vocab, task.length
+    everything = task.all_answers()
+    values = np.zeros(answers.shape)
+    for prompt in np.unique(prompts, axis=0):
+        rows = (prompts == prompt).all(axis=1)
+        with torch.no_grad():
+            p = answer_probabilities(model, task, prompt, everything).double().numpy()
+        r = task.outcome(np.tile(prompt, (len(everything), 1)), everything)
+        for t in range(T):
+            blocks = V**t  # the prefixes of t tokens; each owns V^(T-t) consecutive answers
+            value = (p * r).reshape(blocks, -1).sum(axis=1) / p.reshape(blocks, -1).sum(axis=1)
+            index = answers[rows, :t] @ (V ** np.arange(t - 1, -1, -1)) if t else 0
+            values[rows, t] = value[index]
+    return values
+
+
+# ----------------------------------------------------------------------------------------------
+# A learned baseline for every prefix: a critic.
+
+
+def critic_values(critic: transformer.TinyLM, prompts, answers) -> torch.Tensor:
+    """The critic's estimate of P(outcome | x, y_<t) for every answer and t, shape (n, T).
+
+    The critic is a TinyLM with a value head; the head's logit at the input position that
+    precedes y_t (BOS for t = 1) reads the prompt and y_<t only, since attention is causal.
+    """
+    start = np.asarray(prompts).reshape(len(answers), -1).shape[1]
+    return torch.sigmoid(
+        critic.value(transformer.model_inputs(critic, prompts, answers))[:, start:]
+    )
+
+
+def fit_critic(
+    critic: transformer.TinyLM,
+    prompts,
+    answers,
+    outcomes,
+    steps: int,
+    batch_size: int = 256,
+    lr: float = 1e-2,
+    seed: int = 0,
+) -> float:
+    """Fit the critic's value head, by logistic regression, to predict each answer's outcome
+    from every one of its prefixes; `steps` Adam steps on minibatches. The rest of the
+    network is left as it is. Returns the last minibatch's loss."""
+    prompts, answers = np.asarray(prompts), np.asarray(answers)
+    outcomes = torch.as_tensor(np.asarray(outcomes), dtype=torch.float32)
+    rng = np.random.default_rng(seed)
+    optimizer = torch.optim.Adam(critic.value_head.parameters(), lr=lr)
+    for _ in range(steps):
+        rows = rng.choice(len(answers), size=min(batch_size, len(answers)), replace=False)
+        predicted = critic_values(critic, prompts[rows], answers[rows])
+        target = outcomes[rows, None].expand_as(predicted)
+        loss = torch.nn.functional.binary_cross_entropy(predicted, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return float(loss.detach())
+
+
 # ----------------------------------------------------------------------------------------------
 # Training.
 
